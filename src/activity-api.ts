@@ -1,0 +1,59 @@
+/**
+ * The one facade both front-ends (the stdio service in src/api/ and the control socket in src/control/) drive.
+ * Implemented by src/activity.ts on top of the VM and the guest client. Front-ends never touch QEMU or the guest
+ * protocol themselves.
+ */
+
+/** Where a process's output goes. The returned promise resolves once the chunk was delivered (written to our
+ * stdout, or to the socket); only then is the guest granted credit for more, so a slow consumer slows the process. */
+export interface OutputSink {
+  stdout(chunk: Uint8Array): Promise<void>;
+  stderr(chunk: Uint8Array): Promise<void>;
+}
+
+export interface ExecSpec {
+  /** Program: absolute path, or a bare name looked up in the image's PATH. */
+  bin: string;
+  /** Full argv, argv[0] included (the ExeUnit sends basename(bin) there). */
+  argv: string[];
+  /** Working directory in the guest; empty/undefined = image WorkingDir, else "/". */
+  workDir?: string;
+  /** Extra environment entries (K=V) on top of the image Env. */
+  env?: string[];
+  /** Keep stdin open for writeStdin(); otherwise the process sees EOF at once. */
+  stdin?: boolean;
+}
+
+export interface ExitStatus {
+  /** Exit status; 128+N when killed by signal N. */
+  code: number;
+  /** The signal that killed the process, or null. */
+  signal: number | null;
+}
+
+export interface ProcessHandle {
+  /** Unique for the life of the activity, never reused. */
+  pid: number;
+  /** Resolves after the last output chunk was delivered to the sink. Rejects with a RuntimeError if the VM or the
+   * guest channel dies while the process runs. */
+  exit: Promise<ExitStatus>;
+  writeStdin(data: Uint8Array): Promise<void>;
+  closeStdin(): Promise<void>;
+}
+
+export interface ActivityStatus {
+  state: 'booting' | 'ready' | 'stopping' | 'stopped';
+  accel: string;
+  processes: number[];
+  image: string;
+}
+
+export interface ActivityApi {
+  /** Starts a process. Rejects with RuntimeError (reply 'not-found' for a missing binary) if it cannot start. */
+  exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle>;
+  /** Sends a signal to a running process (its process group). */
+  kill(pid: number, signal: number): Promise<void>;
+  status(): ActivityStatus;
+  /** Syncs guest filesystems, ends the VM and every helper process, removes sockets. Idempotent. */
+  shutdown(): Promise<void>;
+}
