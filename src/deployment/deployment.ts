@@ -48,7 +48,7 @@ export const volumeSchema = z.discriminatedUnion('kind', [
 export const deploymentSchema = z
   .object({
     version: z.literal(1),
-    image: z.object({ path: z.string(), sha3: z.string(), size: bytes }).strict(),
+    image: z.object({ path: z.string(), sha3: z.string().optional(), size: bytes }).strict(),
     config: imageConfigSchema,
     resources: z.object({ cpuCores: z.number().int().positive(), memBytes: bytes, storageBytes: bytes }).strict(),
     hostname: z.string(),

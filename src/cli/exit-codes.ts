@@ -1,0 +1,25 @@
+/**
+ * Exit codes of the CLI, one table (documented in docs/errors.md). `run` instead exits with the guest process's
+ * own code: its exit status, 128+N after signal N, 127 when the binary was not found, 126 when it cannot run.
+ */
+import { RuntimeError } from '../errors.js';
+import { ImageError, PackError } from '../image/errors.js';
+import { DeploymentError } from '../deployment/errors.js';
+import { UsageError } from './globals.js';
+
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  IMAGE: 3,
+  DEPLOYMENT: 4,
+  VM: 5,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.USAGE;
+  if (err instanceof ImageError || err instanceof PackError) return EXIT.IMAGE;
+  if (err instanceof DeploymentError) return EXIT.DEPLOYMENT;
+  if (err instanceof RuntimeError) return EXIT.VM;
+  return EXIT.INTERNAL;
+}

@@ -1,0 +1,114 @@
+/**
+ * Global options: the ExeUnit puts them before the subcommand (yagna-contract.md, section 1) and may add operator
+ * `--runtime-arg` values we have never heard of, which must not make us fail. Commander cannot skip options it does
+ * not know while still finding the subcommand after them (it cannot tell whether `--foo bar` takes a value), so
+ * this module splits argv by hand: known global options are parsed and validated here, unknown ones are reported
+ * (the caller logs them) and dropped, and everything from the subcommand on goes to commander.
+ */
+import { RuntimeError } from '../errors.js';
+
+export class UsageError extends RuntimeError {
+  constructor(message: string) {
+    super('USAGE', message, { reply: 'bad-request' });
+  }
+}
+
+export const SUBCOMMANDS = ['deploy', 'start', 'run', 'offer-template', 'test', 'pack', 'help'] as const;
+
+export interface GlobalOptions {
+  workdir?: string;
+  taskPackage?: string;
+  cpuCores?: number;
+  memGib?: number;
+  storageGib?: number;
+  volumeOverride?: string;
+  hostname?: string;
+  vpnEndpoint?: string;
+  inetEndpoint?: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  virtiofsd?: string;
+  guestDir?: string;
+  volumes: 'auto' | 'virtiofs' | '9p';
+  logLevel?: string;
+}
+
+type Setter = (g: GlobalOptions, v: string, name: string) => void;
+
+function num(kind: 'int' | 'float'): (v: string, name: string) => number {
+  return (v, name) => {
+    const ok = kind === 'int' ? /^[0-9]+$/.test(v) : /^[0-9]+(\.[0-9]+)?$/.test(v);
+    if (!ok) throw new UsageError(`${name} ${JSON.stringify(v)}: expected ${kind === 'int' ? 'a whole number' : 'a number'}`);
+    return Number(v);
+  };
+}
+
+function oneOf<T extends string>(allowed: readonly T[]): (v: string, name: string) => T {
+  return (v, name) => {
+    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} ${JSON.stringify(v)}: expected one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+}
+
+const VALUE_OPTIONS: Record<string, Setter> = {
+  '--workdir': (g, v) => (g.workdir = v),
+  '--task-package': (g, v) => (g.taskPackage = v),
+  '--cpu-cores': (g, v, n) => (g.cpuCores = num('int')(v, n)),
+  '--mem-gib': (g, v, n) => (g.memGib = num('float')(v, n)),
+  '--storage-gib': (g, v, n) => (g.storageGib = num('float')(v, n)),
+  '--volume-override': (g, v) => (g.volumeOverride = v),
+  '--hostname': (g, v) => (g.hostname = v),
+  '--vpn-endpoint': (g, v) => (g.vpnEndpoint = v),
+  '--inet-endpoint': (g, v) => (g.inetEndpoint = v),
+  '--accel': (g, v, n) => (g.accel = oneOf(['auto', 'kvm', 'tcg'] as const)(v, n)),
+  '--virtiofsd': (g, v) => (g.virtiofsd = v),
+  '--guest-dir': (g, v) => (g.guestDir = v),
+  '--volumes': (g, v, n) => (g.volumes = oneOf(['auto', 'virtiofs', '9p'] as const)(v, n)),
+  '--log-level': (g, v, n) => (g.logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const)(v, n)),
+};
+
+export interface SplitArgv {
+  globals: GlobalOptions;
+  /** Unknown global options, as given (logged by the caller, otherwise ignored). */
+  ignored: string[];
+  /** `--help`/`-h` or `--version`/`-V` seen before any subcommand. */
+  flag?: 'help' | 'version';
+  /** The subcommand and its arguments (empty when none was given). */
+  rest: string[];
+}
+
+export function splitArgv(argv: string[]): SplitArgv {
+  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto' };
+  const ignored: string[] = [];
+  let flag: SplitArgv['flag'];
+  let i = 0;
+  while (i < argv.length) {
+    const tok = argv[i]!;
+    if ((SUBCOMMANDS as readonly string[]).includes(tok)) break;
+    if (tok === '--help' || tok === '-h') flag ??= 'help';
+    else if (tok === '--version' || tok === '-V') flag ??= 'version';
+    else if (tok.startsWith('--')) {
+      const eq = tok.indexOf('=');
+      const name = eq >= 0 ? tok.slice(0, eq) : tok;
+      const setter = VALUE_OPTIONS[name];
+      if (setter) {
+        let value: string | undefined;
+        if (eq >= 0) value = tok.slice(eq + 1);
+        else value = argv[++i];
+        if (value === undefined) throw new UsageError(`${name}: missing value`);
+        setter(globals, value, name);
+      } else {
+        ignored.push(tok);
+        // An unknown `--name value`: take the next token as its value unless it looks like an option or subcommand.
+        const next = argv[i + 1];
+        if (eq < 0 && next !== undefined && !next.startsWith('-') && !(SUBCOMMANDS as readonly string[]).includes(next)) {
+          ignored.push(next);
+          i++;
+        }
+      }
+    } else {
+      throw new UsageError(`unknown command ${JSON.stringify(tok)} (expected one of ${SUBCOMMANDS.join(', ')})`);
+    }
+    i++;
+  }
+  return { globals, ignored, ...(flag ? { flag } : {}), rest: argv.slice(i) };
+}

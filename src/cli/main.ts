@@ -1,0 +1,127 @@
+/**
+ * CLI entry: split global options (globals.ts), dispatch the subcommand, print any error as one line
+ * ("ya-runtime-vm deploy: <error chain>") on stderr with the full stack only in the log, exit with the code of
+ * exit-codes.ts. Nothing but a subcommand's own output ever reaches stdout.
+ */
+import { Command, CommanderError } from 'commander';
+import { errorChain } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { exitCodeFor, EXIT } from './exit-codes.js';
+import { splitArgv, UsageError, type GlobalOptions } from './globals.js';
+import { deployCommand } from './deploy.js';
+import { packCommand } from './pack.js';
+import { offerTemplateCommand } from './offer-template.js';
+import { testCommand } from './test.js';
+import { startCommand } from './start.js';
+import { runCommand } from './run.js';
+
+export const HELP = `Usage: ya-runtime-vm [global options] <command> [options]
+
+Golem provider runtime: runs .gvmi images in QEMU microVMs.
+
+Commands:
+  deploy --                          prepare the workdir for --task-package (prints the deploy JSON)
+  start [start-entrypoint]           boot the VM; service mode (protobuf on stdio) or, on a terminal, operator mode
+  run [--entrypoint EP] -- CMD ARGS  run a command in the VM of --workdir (or an ephemeral VM)
+  offer-template                     print the offer template JSON
+  test                               self-check: can this host run VMs?
+  pack ROOTFS -o OUT.gvmi [...]      build a .gvmi from a folder (see: pack --help)
+
+Global options (before the command):
+  --workdir DIR            activity workdir (default: the current folder)
+  --task-package FILE      the .gvmi image
+  --cpu-cores N            vCPUs (default 1)
+  --mem-gib G              guest memory in GiB (default 1)
+  --storage-gib G          writable root disk in GiB (default 8, sparse)
+  --volume-override JSON   {"/path":{"host":{}}|{"ram":{"size":S}}|{"storage":{"size":S}}}
+  --hostname NAME          guest host name
+  --accel auto|kvm|tcg     accelerator (default auto: KVM if it really works, else TCG)
+  --volumes auto|virtiofs|9p  transport for host volumes (default auto: virtio-fs, else 9p)
+  --virtiofsd PATH         virtiofsd binary to use
+  --guest-dir DIR          folder with bzImage + initramfs.img (default: the build-guest cache)
+  --log-level LEVEL        trace|debug|info|warn|error|silent
+  -V, --version            print the version
+  -h, --help               print this help
+Unknown global options are ignored (logged).
+`;
+
+export interface Context {
+  globals: GlobalOptions;
+  log: Logger;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let sub = '';
+  let log: Logger | undefined;
+  try {
+    const split = splitArgv(argv);
+    sub = split.rest[0] ?? '';
+    if (split.flag === 'version') return void process.stdout.write(`ya-runtime-vm ${VERSION}\n`);
+    if (split.flag === 'help' || sub === 'help') return void process.stdout.write(HELP);
+    if (!sub) throw new UsageError('no command given (see --help)');
+    const wantsWorkdirLog = ['deploy', 'start', 'run'].includes(sub);
+    const workdir = split.globals.workdir ?? (wantsWorkdirLog ? process.cwd() : undefined);
+    log = createLogger({
+      ...(wantsWorkdirLog && workdir ? { workdir } : {}),
+      level: split.globals.logLevel ?? (wantsWorkdirLog ? 'info' : 'warn'),
+    });
+    log.info({ argv, command: sub }, 'ya-runtime-vm %s', VERSION);
+    if (split.ignored.length) log.warn({ ignored: split.ignored }, 'ignoring unknown global options');
+    const ctx: Context = { globals: { ...split.globals, ...(workdir ? { workdir } : {}) }, log };
+    process.exitCode = await dispatch(ctx, sub, split.rest.slice(1));
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    log?.error({ err }, 'command failed');
+    process.stderr.write(`ya-runtime-vm${sub ? ` ${sub}` : ''}: ${errorChain(err)}\n`);
+    process.exitCode = exitCodeFor(err);
+  } finally {
+    log?.flush?.();
+  }
+}
+
+function command(name: string): Command {
+  return new Command(name)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+}
+
+async function dispatch(ctx: Context, sub: string, args: string[]): Promise<number> {
+  let result: Promise<number> | undefined;
+  switch (sub) {
+    case 'deploy':
+      command('deploy').allowExcessArguments(true).argument('[args...]').action(() => void (result = deployCommand(ctx))).parse(args, { from: 'user' });
+      break;
+    case 'offer-template':
+      command('offer-template').action(() => void (result = offerTemplateCommand(ctx))).parse(args, { from: 'user' });
+      break;
+    case 'test':
+      command('test').allowExcessArguments(true).argument('[args...]').action(() => void (result = testCommand(ctx))).parse(args, { from: 'user' });
+      break;
+    case 'start':
+      command('start')
+        .allowUnknownOption(true)
+        .argument('[args...]', 'start arguments, e.g. start-entrypoint')
+        .action((a: string[]) => void (result = startCommand(ctx, a)))
+        .parse(args, { from: 'user' });
+      break;
+    case 'run':
+      command('run')
+        .option('--entrypoint <path>', 'program to run (the rest are its arguments)')
+        .argument('[cmd...]', 'command and arguments (after --)')
+        .passThroughOptions(true)
+        .action((cmd: string[], o: { entrypoint?: string }) => void (result = runCommand(ctx, o.entrypoint, cmd)))
+        .parse(args, { from: 'user' });
+      break;
+    case 'pack':
+      result = packCommand(ctx, args, command('pack'));
+      break;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(sub)}`);
+  }
+  return result ? await result : EXIT.OK;
+}

@@ -1,0 +1,49 @@
+/**
+ * The JSON metadata of a .gvmi: Docker's container config with PascalCase keys (spec/gvmi.md). Any key may be
+ * missing, unknown keys are ignored, `null` means absent (Docker writes `"Cmd": null`). Wrong types are rejected
+ * with the name of the field.
+ */
+import { z } from 'zod';
+import type { ImageConfig } from '../deployment/deployment.js';
+
+const strings = z.array(z.string()).nullish();
+
+export const metadataSchema = z.object({
+  Env: strings,
+  Cmd: strings,
+  Entrypoint: strings,
+  WorkingDir: z.string().nullish(),
+  Volumes: z.record(z.string(), z.unknown()).nullish(),
+  User: z.string().nullish(),
+  Labels: z.record(z.string(), z.string()).nullish(),
+  Hostname: z.string().nullish(),
+});
+
+export type ImageMetadata = z.infer<typeof metadataSchema>;
+
+/** Validates parsed JSON; returns the fault as text (naming the field) or the metadata. */
+export function validateMetadata(json: unknown): { ok: true; value: ImageMetadata } | { ok: false; fault: string } {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, fault: 'metadata is not a JSON object' };
+  }
+  const res = metadataSchema.safeParse(json);
+  if (res.success) return { ok: true, value: res.data };
+  const issue = res.error.issues[0];
+  const where = issue ? issue.path.map(String).join('.') : '?';
+  return { ok: false, fault: `metadata field ${where}: ${issue?.message ?? 'invalid'}` };
+}
+
+export function imageConfig(meta: ImageMetadata): ImageConfig {
+  return {
+    env: meta.Env ?? [],
+    entrypoint: meta.Entrypoint ?? [],
+    cmd: meta.Cmd ?? [],
+    workingDir: meta.WorkingDir || '/',
+    user: meta.User ?? '',
+  };
+}
+
+/** Guest paths of the image's volumes, in a stable order. */
+export function imageVolumes(meta: ImageMetadata): string[] {
+  return Object.keys(meta.Volumes ?? {}).sort();
+}
