@@ -1,0 +1,63 @@
+/**
+ * Loads the ExeUnit service protocol vectors, shared/vectors/runtime-api/frames.txt: pairs of a comment line
+ * ("# request: …" or "# response: …") and one delimited frame in hex. The shared folder sits beside the repository
+ * (`<repo root>/../shared`); the repository root is found by walking up from this file to package.json, so the
+ * helper works from test/helpers/ and from dist/test/helpers/ alike.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface FrameVector {
+  direction: 'request' | 'response';
+  /** The comment after "request: " / "response: ". */
+  description: string;
+  /** The whole frame, length prefix included. */
+  frame: Uint8Array;
+  /** 1-based line of the hex in frames.txt. */
+  line: number;
+}
+
+/** The folder holding package.json above this file. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+export function frameVectorsPath(): string {
+  return path.resolve(repoRoot(), '..', 'shared', 'vectors', 'runtime-api', 'frames.txt');
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/i.test(hex)) throw new Error(`not hex: ${hex}`);
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+export function loadFrameVectors(file: string = frameVectorsPath()): FrameVector[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const vectors: FrameVector[] = [];
+  let pending: { direction: 'request' | 'response'; description: string } | undefined;
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '') return;
+    const comment = /^#\s*(request|response):\s*(.*)$/.exec(line);
+    if (comment) {
+      pending = { direction: comment[1] as 'request' | 'response', description: comment[2] ?? '' };
+      return;
+    }
+    if (line.startsWith('#')) return;
+    if (!pending) throw new Error(`${file}:${index + 1}: frame without a request/response comment`);
+    vectors.push({ ...pending, frame: fromHex(line), line: index + 1 });
+    pending = undefined;
+  });
+  return vectors;
+}

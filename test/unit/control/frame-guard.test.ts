@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ControlFrameError } from '../../../src/control/errors.js';
+import { FrameGuard } from '../../../src/control/frame-guard.js';
+import { bindablePath } from '../../../src/control/socket-path.js';
+
+function frame(body: string, extraHeader = ''): Buffer {
+  const b = Buffer.from(body);
+  return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n${extraHeader}\r\n`, 'ascii'), b]);
+}
+
+describe('FrameGuard', () => {
+  const stream = Buffer.concat([
+    frame('{"jsonrpc":"2.0","method":"x"}'),
+    frame('{"a":"\r\n\r\nContent-Length: 99999999\r\n\r\n"}', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n'),
+    frame(''),
+    frame('{}'),
+  ]);
+
+  it('accepts frames within the limit split at every byte', () => {
+    for (let at = 0; at <= stream.length; at++) {
+      const g = new FrameGuard(100);
+      g.check(stream.subarray(0, at));
+      g.check(stream.subarray(at));
+    }
+    const g = new FrameGuard(100);
+    for (const byte of stream) g.check(Uint8Array.of(byte));
+  });
+
+  it('accepts random chunkings', () => {
+    for (let round = 0; round < 200; round++) {
+      const g = new FrameGuard(100);
+      let off = 0;
+      while (off < stream.length) {
+        const n = 1 + Math.floor(Math.random() * 20);
+        g.check(stream.subarray(off, off + n));
+        off += n;
+      }
+    }
+  });
+
+  it('rejects an oversized frame from its header, before the body', () => {
+    const g = new FrameGuard(100);
+    g.check(frame('{}'));
+    assert.throws(
+      () => g.check(Buffer.from('Content-Length: 101\r\n\r\n')),
+      (err: unknown) => err instanceof ControlFrameError && err.code === 'CONTROL_FRAME_TOO_LARGE' && /101 bytes exceeds the limit of 100/.test(err.message),
+    );
+  });
+
+  it('rejects malformed headers', () => {
+    assert.throws(() => new FrameGuard(100).check(Buffer.from('Content-Type: x\r\n\r\n')), /without Content-Length/);
+    assert.throws(() => new FrameGuard(100).check(Buffer.from('Content-Length: -1\r\n\r\n')), /bad Content-Length "-1"/);
+    assert.throws(() => new FrameGuard(100).check(Buffer.alloc(9000, 0x41)), /header longer than 8192 bytes/);
+  });
+});
+
+describe('bindablePath', () => {
+  it('keeps a short absolute path', () => {
+    assert.equal(bindablePath('/tmp/w/control.sock', '/'), '/tmp/w/control.sock');
+    assert.equal(bindablePath('control.sock', '/tmp/w'), '/tmp/w/control.sock');
+  });
+
+  it('falls back to a relative path for long workdirs', () => {
+    const wd = `/home/provider/.local/share/yagna/${'a'.repeat(64)}/${'b'.repeat(40)}`;
+    assert.equal(bindablePath(`${wd}/control.sock`, wd), './control.sock');
+    assert.equal(bindablePath(`${wd}/control.sock`, `${wd}/sub`), '../control.sock');
+  });
+
+  it('throws when neither fits in 107 bytes', () => {
+    const wd = `/x/${'a'.repeat(120)}`;
+    assert.throws(() => bindablePath(`${wd}/control.sock`, '/'), /over the unix socket limit of 107/);
+  });
+});
