@@ -1,6 +1,102 @@
+/**
+ * `run [--entrypoint EP] -- CMD ARGS`: run one command in the activity's VM, output streamed to our stdout/stderr,
+ * exit code = the process's (128+N after signal N, 127 when the binary is missing).
+ * With a live `start` for the workdir it attaches through `<workdir>/control.sock`; otherwise it boots an
+ * ephemeral VM (from the workdir's deployment.json, or from --task-package into a temporary workdir), runs the
+ * command and shuts the VM down, like `docker run`.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Context } from './main.js';
+import { UsageError } from './globals.js';
+import { bootActivity, stdioSink } from './boot.js';
+import { deploy } from './deploy.js';
+import { CONTROL_SOCKET } from './start.js';
+import { connectControl } from '../control/client.js';
+import { readDeployment } from '../deployment/store.js';
 import { RuntimeError } from '../errors.js';
+import type { ExecSpec } from '../activity-api.js';
 
-export async function runCommand(_ctx: Context, _ep: string | undefined, _cmd: string[]): Promise<number> {
-  throw new RuntimeError('NOT_BUILT', 'run: not implemented yet');
+export async function runCommand(ctx: Context, entrypoint: string | undefined, cmd: string[]): Promise<number> {
+  const argv = entrypoint ? [entrypoint, ...cmd] : cmd;
+  if (argv.length === 0) throw new UsageError('run: no command given (run -- CMD ARGS, or run --entrypoint EP -- ARGS)');
+  const spec: ExecSpec = { bin: argv[0]!, argv };
+  const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
+
+  const attached = await runAttached(ctx, workdir, spec);
+  if (attached !== undefined) return attached;
+  return runEphemeral(ctx, workdir, spec);
+}
+
+async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promise<number | undefined> {
+  const socket = path.join(workdir, CONTROL_SOCKET);
+  if (!(await fs.stat(socket).catch(() => undefined))?.isSocket()) return undefined;
+  let client;
+  try {
+    client = await connectControl(socket, { log: ctx.log });
+  } catch (err) {
+    ctx.log.info({ err }, 'no live start for this workdir');
+    return undefined;
+  }
+  const sink = stdioSink();
+  let pid: number | undefined;
+  const forward = (): void => void (pid !== undefined && client.kill(pid, 'SIGINT').catch(() => undefined));
+  process.on('SIGINT', forward);
+  try {
+    const status = await client.run(spec, { onStdout: sink.stdout, onStderr: sink.stderr, onStart: (p) => (pid = p) });
+    return status.code;
+  } catch (err) {
+    return failedToStart(err);
+  } finally {
+    process.off('SIGINT', forward);
+    client.close();
+  }
+}
+
+async function runEphemeral(ctx: Context, workdir: string, spec: ExecSpec): Promise<number> {
+  let dir = workdir;
+  let temp: string | undefined;
+  let deployment = await readDeployment(workdir).catch(() => undefined);
+  if (!deployment || ctx.globals.taskPackage) {
+    if (!ctx.globals.taskPackage) {
+      throw new UsageError(`run: no running start and no deployment in ${workdir}; pass --task-package IMAGE to boot one`);
+    }
+    if (!ctx.globals.workdir) {
+      temp = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-run-'));
+      dir = temp;
+    }
+    deployment = await deploy({ ...ctx, globals: { ...ctx.globals, workdir: dir } });
+  }
+  try {
+    const activity = await bootActivity(ctx, deployment, dir);
+    const stop = (): void => void activity.shutdown();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      const proc = await activity.exec(spec, stdioSink());
+      return (await proc.exit).code;
+    } catch (err) {
+      return failedToStart(err);
+    } finally {
+      await activity.shutdown();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  } finally {
+    if (temp) await fs.rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** A command that could not start: one line on stderr, and the shell's codes (127 missing, 126 not executable). */
+function failedToStart(err: unknown): number {
+  if (err instanceof RuntimeError && err.reply === 'not-found') {
+    process.stderr.write(`ya-runtime-vm run: ${err.message}\n`);
+    return /not found/.test(err.message) ? 127 : 126;
+  }
+  if (err instanceof Error && /not found/i.test(err.message) && (err as { code?: unknown }).code !== undefined) {
+    process.stderr.write(`ya-runtime-vm run: ${err.message}\n`);
+    return 127;
+  }
+  throw err;
 }

@@ -1,6 +1,105 @@
+/**
+ * `start`: boot the activity's VM and serve it until the end of the activity.
+ * Service mode (stdin not a terminal, the ExeUnit): protobuf frames on stdin/stdout (src/api/service.ts); stdout
+ * carries frames only. Operator mode (stdin a terminal): print how to reach the VM, serve until Ctrl-C.
+ * Both serve `<workdir>/control.sock` (JSON-RPC, src/control/) for `run`.
+ * `start-entrypoint` among the args runs the image's Entrypoint + Cmd as a background process once the VM is up;
+ * its output goes to `<workdir>/logs/entrypoint.log` (not to the ExeUnit: it binds events to the next command).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Context } from './main.js';
+import { bootActivity } from './boot.js';
+import { readDeployment } from '../deployment/store.js';
+import { runService } from '../api/service.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import type { ActivityApi } from '../activity-api.js';
+import type { Activity } from '../activity.js';
+import type { Deployment } from '../deployment/deployment.js';
 import { RuntimeError } from '../errors.js';
 
-export async function startCommand(_ctx: Context, _args: string[]): Promise<number> {
-  throw new RuntimeError('NOT_BUILT', 'start: not implemented yet');
+export const CONTROL_SOCKET = 'control.sock';
+
+export async function startCommand(ctx: Context, args: string[]): Promise<number> {
+  const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
+  const deployment = await readDeployment(workdir);
+  const entrypoint = args.includes('start-entrypoint');
+  ctx.log.info({ args, entrypoint, tty: process.stdin.isTTY === true }, 'start');
+  if (process.stdin.isTTY) return operatorMode(ctx, workdir, deployment, entrypoint);
+
+  let activity: Activity | undefined;
+  let control: ControlServer | undefined;
+  const stopOnSignal = (): void => {
+    ctx.log.warn('signal received: shutting down');
+    process.stdin.destroy();
+    void (activity?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stopOnSignal);
+  process.once('SIGINT', stopOnSignal);
+  const code = await runService({
+    input: process.stdin,
+    output: process.stdout,
+    log: ctx.log,
+    boot: async () => {
+      activity = await bootActivity(ctx, deployment, workdir);
+      control = await startControlServer({
+        socketPath: path.join(workdir, CONTROL_SOCKET),
+        activity,
+        log: ctx.log,
+        onShutdownRequested: () => activity?.shutdown(),
+      }).catch((err: unknown) => {
+        ctx.log.warn({ err }, 'control socket not available');
+        return undefined;
+      });
+      return activity;
+    },
+    ...(entrypoint ? { onStartEntrypoint: (a: ActivityApi) => startEntrypoint(ctx, a, deployment, workdir) } : {}),
+  });
+  await control?.close();
+  await activity?.shutdown();
+  ctx.log.info({ code }, 'service ended');
+  return code;
+}
+
+async function operatorMode(ctx: Context, workdir: string, deployment: Deployment, entrypoint: boolean): Promise<number> {
+  process.stderr.write(`Booting ${deployment.image.path} ...\n`);
+  const activity = await bootActivity(ctx, deployment, workdir);
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const control = await startControlServer({
+    socketPath: path.join(workdir, CONTROL_SOCKET),
+    activity,
+    log: ctx.log,
+    onShutdownRequested: () => resolveDone(),
+  });
+  if (entrypoint) await startEntrypoint(ctx, activity, deployment, workdir);
+  const self = `ya-runtime-vm --workdir ${workdir}`;
+  process.stdout.write(
+    `VM ready (accelerator: ${activity.accel.accel}). Run commands in it with:\n` +
+      `  ${self} run -- /bin/sh -c 'uname -a'\n` +
+      `Host volumes: ${deployment.volumes.filter((v) => v.kind === 'host').map((v) => `${v.guestPath} = ${v.hostPath}`).join(', ') || 'none'}\n` +
+      `Press Ctrl-C to stop the VM.\n`,
+  );
+  process.once('SIGINT', resolveDone);
+  process.once('SIGTERM', resolveDone);
+  activity.vmExited.then(resolveDone, resolveDone);
+  await done;
+  process.stderr.write('Stopping the VM ...\n');
+  await control.close();
+  await activity.shutdown();
+  return 0;
+}
+
+async function startEntrypoint(ctx: Context, activity: ActivityApi, d: Deployment, workdir: string): Promise<void> {
+  const argv = [...d.config.entrypoint, ...d.config.cmd];
+  if (argv.length === 0) throw new RuntimeError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', { reply: 'bad-request' });
+  const logFile = path.join(workdir, 'logs', 'entrypoint.log');
+  const out = fs.createWriteStream(logFile, { flags: 'a' });
+  const write = (c: Uint8Array): Promise<void> => new Promise((resolve, reject) => out.write(c, (e) => (e ? reject(e) : resolve())));
+  const proc = await activity.exec({ bin: argv[0]!, argv }, { stdout: write, stderr: write });
+  ctx.log.info({ pid: proc.pid, cmd: argv, logFile }, 'entrypoint started');
+  proc.exit.then(
+    (s) => ctx.log.info({ pid: proc.pid, exit: s }, 'entrypoint ended'),
+    (err: unknown) => ctx.log.warn({ pid: proc.pid, err }, 'entrypoint lost'),
+  ).finally(() => out.end());
 }

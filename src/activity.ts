@@ -1,0 +1,269 @@
+/**
+ * Activity: one deployment = one VM = one guest agent session. The one facade both front-ends (stdio service,
+ * control socket) call; they never touch QEMU or the guest protocol.
+ *
+ * Boot (Activity.boot):
+ *  1. locate the guest kernel + initramfs, pick the accelerator (probe), pick the volume transport;
+ *  2. start the VM (virtiofsd helpers, QEMU) and connect the agent socket;
+ *  3. HELLO within a bound (longer under TCG), MOUNT_ROOT, then one MOUNT per volume, parents first;
+ *  4. a boot that did not reach HELLO in time, or whose QEMU died before it, is torn down and tried once more; a
+ *     failure after HELLO (e.g. a corrupt image the guest cannot mount) is reported at once. Errors carry the
+ *     console's last lines.
+ * Exec: Docker-like environment, cwd and user (src/exec/), pid = the guest proc_id (unique, never reused).
+ * Shutdown (idempotent): guest SHUTDOWN (sync, bounded), then the VM's fixed teardown (QEMU, virtiofsd, sockets).
+ */
+import { execa } from 'execa';
+import type { ActivityApi, ActivityStatus, ExecSpec, OutputSink, ProcessHandle } from './activity-api.js';
+import type { Deployment, Volume } from './deployment/deployment.js';
+import { RuntimeError, errorChain } from './errors.js';
+import type { Logger } from './log.js';
+import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
+import { GuestRequestError } from './guest/errors.js';
+import { startVm, type VmHandle } from './vm/vm.js';
+import { locateGuestFiles, defaultCacheDir, type GuestFiles } from './vm/guest-files.js';
+import { probeAccel, type AccelDecision, type AccelRequest } from './vm/accel-probe.js';
+import { findVirtiofsd, type VirtiofsdBinary } from './vm/virtiofsd.js';
+import { ROOTFS_SERIAL } from './vm/qemu-args.js';
+import { buildEnvironment, workingDirectory } from './exec/environment.js';
+import { resolveUser, type ResolvedUser } from './exec/user.js';
+
+export type VolumeTransport = 'auto' | 'virtiofs' | '9p';
+
+export interface ActivityOptions {
+  deployment: Deployment;
+  workdir: string;
+  log: Logger;
+  accel?: AccelRequest;
+  volumes?: VolumeTransport;
+  virtiofsdPath?: string;
+  guestDir?: string;
+  /** Bound on reaching the agent handshake (default 60 s under TCG, 15 s under KVM). */
+  helloTimeoutMs?: number;
+}
+
+export class BootError extends RuntimeError {}
+
+const GUEST_SHUTDOWN_MS = 4000;
+
+export class Activity implements ActivityApi {
+  private state: ActivityStatus['state'] = 'ready';
+  private readonly running = new Map<number, GuestProcess>();
+  private stopping: Promise<void> | undefined;
+  private readonly user: ResolvedUser;
+
+  private constructor(
+    private readonly opts: ActivityOptions,
+    private readonly vm: VmHandle,
+    private readonly guest: GuestClient,
+    readonly accel: AccelDecision,
+    readonly transport: 'virtiofs' | '9p' | 'none',
+    user: ResolvedUser,
+  ) {
+    this.user = user;
+    void vm.exited.then((exit) => {
+      if (this.state !== 'stopping' && this.state !== 'stopped') {
+        opts.log.error({ exit }, 'the VM ended unexpectedly');
+        this.state = 'stopped';
+        guest.close();
+        void vm.stop().catch((err: unknown) => opts.log.error({ err }, 'teardown after VM exit failed'));
+      }
+    });
+  }
+
+  static async boot(opts: ActivityOptions): Promise<Activity> {
+    const log = opts.log;
+    const files = await locateGuestFiles(opts.guestDir ? { guestDir: opts.guestDir } : {});
+    const accel = await probeAccel(opts.accel ?? 'auto', { kernelPath: files.kernel, cacheDir: defaultCacheDir(), log });
+    const hostVolumes = opts.deployment.volumes.filter((v) => v.kind === 'host');
+    const { transport, virtiofsd } = await chooseTransport(opts.volumes ?? 'auto', hostVolumes.length > 0, opts.virtiofsdPath, log);
+    const user = await imageUser(opts.deployment, log);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, attempt);
+        log.info({ attempt, accel: accel.accel, transport }, 'activity ready');
+        return new Activity(opts, vm, guest, accel, transport, user);
+      } catch (err) {
+        const retry = attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE';
+        log.error({ err, attempt, retry }, 'boot attempt failed');
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  /** Resolves when QEMU has exited, for whatever reason. */
+  get vmExited(): Promise<unknown> {
+    return this.vm.exited;
+  }
+
+  status(): ActivityStatus {
+    return { state: this.state, accel: this.accel.accel, processes: [...this.running.keys()], image: this.opts.deployment.image.path };
+  }
+
+  async exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle> {
+    if (this.state !== 'ready') throw new RuntimeError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
+    const d = this.opts.deployment;
+    const argv = spec.argv.length > 0 ? spec.argv : [spec.bin];
+    const env = buildEnvironment(d.config.env, { hostname: d.hostname, home: this.user.home }, spec.env ?? []);
+    const cwd = workingDirectory(spec.workDir, d.config.workingDir);
+    this.opts.log.info({ cmd: { bin: spec.bin, argv, cwd } }, 'exec');
+    let proc;
+    try {
+      proc = await this.guest.run({ path: spec.bin, argv, env, cwd, uid: this.user.uid, gid: this.user.gid, stdin: spec.stdin ?? false }, sink);
+    } catch (err) {
+      if (err instanceof GuestRequestError && (err.errnoName === 'ENOENT' || err.errnoName === 'EACCES' || err.errnoName === 'ENOEXEC')) {
+        const what = err.errnoName === 'ENOENT' ? 'not found' : 'cannot be executed';
+        throw new RuntimeError('EXEC_FAILED', `${spec.bin}: ${what} (${err.guestMessage})`, { reply: 'not-found', cause: err });
+      }
+      throw err;
+    }
+    const pid = proc.procId;
+    this.running.set(pid, proc);
+    const exit = proc.exit.finally(() => this.running.delete(pid));
+    exit.catch(() => undefined);
+    return {
+      pid,
+      exit: exit.then((s) => {
+        this.opts.log.info({ pid, exit: s }, 'process ended');
+        return s;
+      }),
+      writeStdin: (data) => proc.writeStdin(data),
+      closeStdin: () => proc.closeStdin(),
+    };
+  }
+
+  async kill(pid: number, signal: number): Promise<void> {
+    if (!Number.isInteger(signal) || signal < 1 || signal > 64) {
+      throw new RuntimeError('BAD_SIGNAL', `signal ${signal} is out of range 1..64`, { reply: 'bad-request' });
+    }
+    const proc = this.running.get(pid);
+    if (!proc) throw new RuntimeError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
+    await proc.kill(signal);
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.teardown();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
+    const log = this.opts.log;
+    const wasReady = this.state === 'ready';
+    this.state = 'stopping';
+    if (wasReady) {
+      const timer = new Promise<'timeout'>((r) => setTimeout(r, GUEST_SHUTDOWN_MS, 'timeout').unref());
+      const res = await Promise.race([this.guest.shutdown().then(() => 'ok' as const), timer]).catch((err: unknown) => {
+        log.warn({ err }, 'guest shutdown request failed');
+        return 'failed' as const;
+      });
+      if (res === 'ok') await Promise.race([this.vm.exited, new Promise((r) => setTimeout(r, GUEST_SHUTDOWN_MS).unref())]);
+      else log.warn({ res }, 'guest did not confirm shutdown; stopping QEMU');
+    }
+    this.guest.close();
+    await this.vm.stop();
+    this.state = 'stopped';
+    log.info('activity stopped');
+  }
+}
+
+async function chooseTransport(
+  wanted: VolumeTransport,
+  needed: boolean,
+  virtiofsdPath: string | undefined,
+  log: Logger,
+): Promise<{ transport: 'virtiofs' | '9p' | 'none'; virtiofsd?: VirtiofsdBinary }> {
+  if (!needed) return { transport: 'none' };
+  if (wanted === '9p') return { transport: '9p' };
+  try {
+    return { transport: 'virtiofs', virtiofsd: await findVirtiofsd(virtiofsdPath ? { explicitPath: virtiofsdPath } : {}) };
+  } catch (err) {
+    if (wanted === 'virtiofs') throw err;
+    log.warn({ err }, 'virtiofsd not found: host volumes use 9p');
+    return { transport: '9p' };
+  }
+}
+
+/** Resolves the image User; reads /etc/passwd and /etc/group from the image only when a name must be looked up. */
+async function imageUser(d: Deployment, log: Logger): Promise<ResolvedUser> {
+  const user = d.config.user;
+  const needsFiles = user !== '' && !/^[0-9]+(:[0-9]+)?$/.test(user);
+  const cat = async (file: string): Promise<string | undefined> => {
+    const r = await execa('unsquashfs', ['-cat', d.image.path, file], { reject: false, timeout: 30_000, stdin: 'ignore' });
+    if (r.exitCode !== 0) log.warn({ file, stderr: r.stderr }, 'cannot read a file from the image');
+    return r.exitCode === 0 ? r.stdout : undefined;
+  };
+  const passwd = needsFiles || /^[0-9]+$/.test(user) ? await cat('etc/passwd') : undefined;
+  const group = needsFiles && user.includes(':') ? await cat('etc/group') : undefined;
+  return resolveUser(user, passwd, group);
+}
+
+function volumeMount(v: Volume, transport: 'virtiofs' | '9p' | 'none'): MountSpec {
+  switch (v.kind) {
+    case 'host':
+      return transport === '9p'
+        ? { fstype: '9p', source: v.tag, target: v.guestPath, options: 'trans=virtio,version=9p2000.L,msize=524288,cache=mmap' }
+        : { fstype: 'virtiofs', source: v.tag, target: v.guestPath, options: '' };
+    case 'ram':
+      return { fstype: 'tmpfs', source: 'tmpfs', target: v.guestPath, options: `size=${v.sizeBytes}` };
+    case 'storage':
+      return { fstype: 'ext4', source: v.serial, target: v.guestPath, options: v.errors ? `errors=${v.errors}` : '' };
+  }
+}
+
+async function bootOnce(
+  opts: ActivityOptions,
+  files: GuestFiles,
+  accel: AccelDecision,
+  transport: 'virtiofs' | '9p' | 'none',
+  virtiofsd: VirtiofsdBinary | undefined,
+  attempt: number,
+): Promise<{ vm: VmHandle; guest: GuestClient }> {
+  const d = opts.deployment;
+  const log = opts.log.child({ attempt });
+  const hosts = d.volumes.filter((v) => v.kind === 'host');
+  const vm = await startVm(
+    {
+      workdir: opts.workdir,
+      kernelPath: files.kernel,
+      initrdPath: files.initramfs,
+      accel: accel.accel,
+      cpus: d.resources.cpuCores,
+      memBytes: d.resources.memBytes,
+      disks: [
+        { path: d.image.path, serial: ROOTFS_SERIAL, readOnly: true },
+        ...(d.rootUpper.kind === 'disk' ? [{ path: d.rootUpper.path, serial: d.rootUpper.serial, readOnly: false }] : []),
+        ...d.volumes.flatMap((v) => (v.kind === 'storage' ? [{ path: v.diskPath, serial: v.serial, readOnly: false }] : [])),
+      ],
+      ...(transport === 'virtiofs' ? { virtiofs: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
+      ...(transport === '9p' ? { ninep: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
+      ...(virtiofsd ? { virtiofsd } : {}),
+    },
+    log,
+  );
+  const guest = new GuestClient(vm.agent);
+  guest.onLog((level, message) => log[level === 'fatal' ? 'error' : level === 'warning' ? 'warn' : 'info']({ guest: message }, 'guest log'));
+  const fail = async (code: string, what: string, err: unknown): Promise<never> => {
+    guest.close();
+    await vm.stop().catch((e: unknown) => log.error({ err: e }, 'teardown after failed boot'));
+    const tail = (await vm.consoleTail(5).catch(() => '')).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+    throw new BootError(code, `${what}${tail ? `; last console lines: ${tail}` : ''}`, { cause: err });
+  };
+  const helloMs = opts.helloTimeoutMs ?? (accel.accel === 'kvm' ? 15_000 : 60_000);
+  const hello = await Promise.race([
+    guest.hello(),
+    vm.exited.then((e) => Promise.reject(new Error(`${e.description} before the guest agent answered`))),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the guest agent did not answer within ${helloMs / 1000} s`)), helloMs).unref()),
+  ]).catch((err: unknown) => fail('BOOT_NO_HANDSHAKE', `boot attempt ${attempt} failed: ${errorChain(err)}`, err));
+  log.info({ hello }, 'guest agent connected');
+  try {
+    await guest.mountRoot({
+      imageSerial: ROOTFS_SERIAL,
+      upperSerial: d.rootUpper.kind === 'disk' ? d.rootUpper.serial : '',
+      tmpfsSize: d.rootUpper.kind === 'tmpfs' ? d.rootUpper.sizeBytes : 0,
+      hostname: d.hostname,
+    });
+    for (const v of d.volumes) await guest.mount(volumeMount(v, transport));
+  } catch (err) {
+    return fail('BOOT_MOUNT_FAILED', `cannot set up the guest filesystem of ${d.image.path}: ${errorChain(err)}`, err);
+  }
+  return { vm, guest };
+}

@@ -1,0 +1,28 @@
+/** Shared by start, run and test: boot an Activity for a deployment with the global options' VM choices. */
+import type { Context } from './main.js';
+import { Activity } from '../activity.js';
+import type { Deployment } from '../deployment/deployment.js';
+
+export async function bootActivity(ctx: Context, deployment: Deployment, workdir: string): Promise<Activity> {
+  const g = ctx.globals;
+  const activity = await Activity.boot({
+    deployment,
+    workdir,
+    log: ctx.log,
+    accel: g.accel,
+    volumes: g.volumes,
+    ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
+    ...(g.guestDir ? { guestDir: g.guestDir } : {}),
+  });
+  if (activity.accel.warning) process.stderr.write(`ya-runtime-vm: warning: ${activity.accel.warning}\n`);
+  return activity;
+}
+
+/** The output sink of a process whose output goes to our own stdout/stderr (operator `run`). */
+export function stdioSink(): { stdout(c: Uint8Array): Promise<void>; stderr(c: Uint8Array): Promise<void> } {
+  const write = (s: NodeJS.WriteStream, c: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => {
+      s.write(c, (err) => (err ? reject(err) : resolve()));
+    });
+  return { stdout: (c) => write(process.stdout, c), stderr: (c) => write(process.stderr, c) };
+}
