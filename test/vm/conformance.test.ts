@@ -1,0 +1,138 @@
+/**
+ * Conformance (issue 5): the runtime driven exactly as yagna's ExeUnit drives it, by an independent client
+ * (test/helpers/exeunit-client.ts): spawned with cwd = workdir and the ExeUnit's argv, Hello with id 2, RunProcess
+ * with args[0] = basename, pid binding by first unseen pid, Shutdown then exit.
+ * YA_CONFORMANCE_IMAGE selects another image (the Debian one in CI: see the second suite).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { ExeUnitClient } from '../helpers/exeunit-client.js';
+import { deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import { debianImage } from '../helpers/images.js';
+
+async function spawnRuntime(image: string, extra: string[] = []): Promise<{ client: ExeUnitClient; workdir: string; base: string }> {
+  const { workdir, base } = await longWorkdir();
+  const globals = ['--workdir', workdir, '--task-package', image, '--cpu-cores', '2', '--mem-gib', '0.5', '--storage-gib', '2'];
+  await deployTo(workdir, image, globals.slice(4));
+  const client = ExeUnitClient.spawn({ workdir, globalArgs: [...globals, ...extra] });
+  return { client, workdir, base };
+}
+
+async function finish(client: ExeUnitClient, workdir: string, base: string): Promise<void> {
+  await client.dispose();
+  const left = await waitNoneAlive(workdir, 5000);
+  await fs.rm(base, { recursive: true, force: true });
+  assert.deepEqual(left, [], 'no QEMU/virtiofsd outlives the runtime');
+  assert.deepEqual(client.violations, [], 'no contract violations');
+}
+
+function conformance(name: string, image: () => string | undefined): void {
+  describe(name, () => {
+    test('Hello, 20 commands in a row with state kept, a failing command, a missing binary, Shutdown', async (t) => {
+      const img = image();
+      if (!img) return t.skip('image not available');
+      const { client, workdir, base } = await spawnRuntime(img);
+      try {
+        assert.equal(await client.hello('0.1.0'), '0.1.0');
+        await client.run('/bin/sh', ['-c', 'echo 0 > /tmp/counter']);
+        for (let i = 1; i <= 20; i++) {
+          const r = await client.run('/bin/sh', ['-c', 'n=$(cat /tmp/counter); n=$((n+1)); echo $n > /tmp/counter; echo $n']);
+          assert.equal(r.code, 0);
+          assert.equal(r.stdout.toString(), `${i}\n`);
+        }
+        const fail = await client.run('/bin/sh', ['-c', 'echo oops >&2; exit 7']);
+        assert.equal(fail.code, 7);
+        assert.equal(fail.stderr.toString(), 'oops\n');
+        const err = await client.runExpectError('/no/such/binary', []);
+        assert.equal(err.code, 1, `NOT_FOUND, got ${JSON.stringify(err)}`);
+        assert.match(err.message, /\/no\/such\/binary/);
+        // The runtime keeps serving after the error.
+        assert.equal((await client.run('/bin/echo', ['still', 'here'])).stdout.toString(), 'still here\n');
+        const exit = await client.shutdown(10_000);
+        assert.equal(exit.code, 0);
+      } finally {
+        await finish(client, workdir, base);
+      }
+    });
+
+    test('50 MiB of output arrives whole', async (t) => {
+      const img = image();
+      if (!img) return t.skip('image not available');
+      const { client, workdir, base } = await spawnRuntime(img);
+      try {
+        await client.hello();
+        const r = await client.run('/bin/sh', ['-c', 'head -c 52428800 /dev/urandom > /tmp/f; sha256sum /tmp/f >&2; cat /tmp/f']);
+        assert.equal(r.code, 0);
+        assert.equal(r.stdout.length, 50 * 1024 * 1024);
+        assert.equal(createHash('sha256').update(r.stdout).digest('hex'), r.stderr.toString().split(' ')[0]);
+        await client.shutdown(10_000);
+      } finally {
+        await finish(client, workdir, base);
+      }
+    });
+  });
+}
+
+conformance('conformance: busybox test image', () => testImage());
+conformance('conformance: Debian minimal image', () => debianImage());
+
+test('stdin EOF cleans up and exits 0', async () => {
+  const { client, workdir, base } = await spawnRuntime(testImage());
+  try {
+    await client.hello();
+    assert.equal((await client.run('/bin/echo', ['x'])).code, 0);
+    client.closeStdin();
+    const exit = await client.exited;
+    assert.equal(exit.code, 0);
+    assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});
+
+test('SIGKILL of the runtime leaves no QEMU or virtiofsd', async () => {
+  const { client, workdir, base } = await spawnRuntime(testImage());
+  try {
+    await client.hello();
+    assert.ok((await waitNoneAlive(workdir, 0)).length >= 1, 'QEMU runs while the activity is up');
+    client.child.kill('SIGKILL');
+    await client.exited;
+    assert.deepEqual(await waitNoneAlive(workdir, 10_000), []);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});
+
+test('malformed frames get an Error reply and the runtime keeps serving; CreateNetwork is refused', async () => {
+  const { client, workdir, base } = await spawnRuntime(testImage());
+  try {
+    await client.hello();
+    // A 3-byte frame holding an invalid protobuf (field 1 with wire type 7).
+    client.sendRaw(Uint8Array.from([0x03, 0x0f, 0xff, 0xff]));
+    await client.waitFor((r) => r.kind === 'error' && r.id === 0, 10_000);
+    const net = await client.request({ network: { networks: [], hosts: {}, interface: 1 } });
+    assert.equal(net.kind, 'error');
+    assert.equal((await client.run('/bin/echo', ['ok'])).stdout.toString(), 'ok\n');
+    await client.shutdown(10_000);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});
+
+test('files the guest writes into a host volume are on the host when the exit event arrives', async () => {
+  const { client, workdir, base } = await spawnRuntime(testImage());
+  try {
+    await client.hello();
+    const r = await client.run('/bin/sh', ['-c', 'echo result > /golem/output/out.txt']);
+    assert.equal(r.code, 0);
+    const dep = JSON.parse(await fs.readFile(path.join(workdir, 'deployment.json'), 'utf8'));
+    const vol = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output');
+    assert.equal(await fs.readFile(path.join(vol.hostPath, 'out.txt'), 'utf8'), 'result\n');
+    await client.shutdown(10_000);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});
