@@ -70,6 +70,13 @@ export async function main(argv: string[]): Promise<void> {
     if (split.ignored.length) log.warn({ ignored: split.ignored }, 'ignoring unknown global options');
     const ctx: Context = { globals: { ...split.globals, ...(workdir ? { workdir } : {}) }, log };
     process.exitCode = await dispatch(ctx, sub, split.rest.slice(1));
+    if (sub === 'start') {
+      // The service is over: stdin (still open after a Shutdown request) and stray handles must not keep us alive,
+      // the ExeUnit waits for our exit. Flush stdout first so the Shutdown reply is not lost.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      log.flush?.();
+      process.exit(process.exitCode);
+    }
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
