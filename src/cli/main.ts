@@ -60,15 +60,17 @@ export async function main(argv: string[]): Promise<void> {
     if (split.flag === 'version') return void process.stdout.write(`ya-runtime-vm ${VERSION}\n`);
     if (split.flag === 'help' || sub === 'help') return void process.stdout.write(HELP);
     if (!sub) throw new UsageError('no command given (see --help)');
-    const wantsWorkdirLog = ['deploy', 'start', 'run'].includes(sub);
-    const workdir = split.globals.workdir ?? (wantsWorkdirLog ? process.cwd() : undefined);
+    // deploy and start always own a workdir (the ExeUnit's cwd by default) and log there; `run` logs there only
+    // when given --workdir (without it, it may boot an ephemeral VM in a temporary folder).
+    const logWorkdir = split.globals.workdir ?? (sub === 'deploy' || sub === 'start' ? process.cwd() : undefined);
+    const toFile = logWorkdir !== undefined && ['deploy', 'start', 'run'].includes(sub);
     log = createLogger({
-      ...(wantsWorkdirLog && workdir ? { workdir } : {}),
-      level: split.globals.logLevel ?? (wantsWorkdirLog ? 'info' : 'warn'),
+      ...(toFile ? { workdir: logWorkdir } : {}),
+      level: split.globals.logLevel ?? (toFile ? 'info' : 'warn'),
     });
     log.info({ argv, command: sub }, 'ya-runtime-vm %s', VERSION);
     if (split.ignored.length) log.warn({ ignored: split.ignored }, 'ignoring unknown global options');
-    const ctx: Context = { globals: { ...split.globals, ...(workdir ? { workdir } : {}) }, log };
+    const ctx: Context = { globals: split.globals, log };
     process.exitCode = await dispatch(ctx, sub, split.rest.slice(1));
     if (sub === 'start') {
       // The service is over: stdin (still open after a Shutdown request) and stray handles must not keep us alive,

@@ -13,6 +13,7 @@ export async function runCli(args: string[], opts: { cwd?: string; input?: strin
     reject: false,
     cwd: opts.cwd,
     timeout: opts.timeoutMs ?? 120_000,
+    stripFinalNewline: false,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     env: opts.env,
   });

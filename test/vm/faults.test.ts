@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Activity } from '../../src/activity.js';
 import { gvmiTrailer } from '../../src/image/gvmi-writer.js';
@@ -54,9 +55,13 @@ test('`test` self-check prints {} and exits 0 here', async () => {
 
 test('`run` with no live start boots an ephemeral VM; exit code is the process\'s; 127 for a missing binary', async () => {
   const img = testImage();
-  const ok = await runCli(['--task-package', img, 'run', '--', '/bin/sh', '-c', 'echo from-vm; cat /etc/test-image >/dev/null; exit 5']);
+  const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-cwd-'));
+  const ok = await runCli(['--task-package', img, 'run', '--', '/bin/sh', '-c', 'echo from-vm; cat /etc/test-image >/dev/null; exit 5'], { cwd });
   assert.equal(ok.code, 5, ok.stderr);
   assert.equal(ok.stdout, 'from-vm\n');
+  // Regression: without --workdir the ephemeral VM's deployment went into the current folder.
+  assert.deepEqual(await fs.readdir(cwd), [], 'nothing left in the current folder');
+  await fs.rm(cwd, { recursive: true });
   const missing = await runCli(['--task-package', img, 'run', '--entrypoint', '/no/such', '--', 'a']);
   assert.equal(missing.code, 127);
   assert.match(missing.stderr, /\/no\/such: not found/);

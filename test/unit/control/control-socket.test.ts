@@ -90,16 +90,17 @@ describe('control socket', () => {
     const c = await client();
     const parts: Buffer[] = [];
     const status = await c.run(
-      { bin: 'flood', argv: ['flood', '40', String(100 * 1024)] },
+      { bin: 'flood', argv: ['flood', '20', String(64 * 1024)] },
       { onStdout: async (b) => void parts.push(b) },
     );
     assert.equal(status.code, 0);
     const all = Buffer.concat(parts);
-    assert.equal(all.length, 40 * 100 * 1024);
-    for (let i = 0; i < 40; i++) assert.equal(all[i * 100 * 1024 + 5], i);
-    const big = await c.run({ bin: 'flood', argv: ['flood', '2', String(3 * 1024 * 1024 + 7)] }, { onStdout: (b) => void parts.push(b) });
+    assert.equal(all.length, 20 * 64 * 1024);
+    for (let i = 0; i < 20; i++) assert.equal(all[i * 64 * 1024 + 5], i);
+    const sizes: number[] = [];
+    const big = await c.run({ bin: 'flood', argv: ['flood', '2', String(1024 * 1024 + 7)] }, { onStdout: (b) => void sizes.push(b.length) });
     assert.equal(big.code, 0);
-    assert.equal(Buffer.concat(parts).length - all.length, 2 * (3 * 1024 * 1024 + 7));
+    assert.deepEqual(sizes, [1024 * 1024, 7, 1024 * 1024, 7]);
   });
 
   it('applies backpressure: a stalled consumer stalls the sink', async () => {
@@ -109,7 +110,7 @@ describe('control socket', () => {
     const gate = new Promise<void>((r) => (release = r));
     let got = 0;
     const run = c.run(
-      { bin: 'flood', argv: ['flood', '64', String(256 * 1024)] },
+      { bin: 'flood', argv: ['flood', '32', String(128 * 1024)] },
       {
         onStdout: async () => {
           got++;
@@ -120,10 +121,10 @@ describe('control socket', () => {
     await until(() => got === 1, 'first chunk');
     await new Promise((r) => setTimeout(r, 300));
     const delivered = activity.delivered - before;
-    assert.ok(delivered < 20, `sink ran ahead of a stalled client: ${delivered} of 64 chunks delivered`);
+    assert.ok(delivered < 12, `sink ran ahead of a stalled client: ${delivered} of 32 chunks delivered`);
     release();
     assert.equal((await run).code, 0);
-    assert.equal(got, 64);
+    assert.equal(got, 32);
   });
 
   it('reports a missing binary as NotFound with the error chain', async () => {
@@ -159,7 +160,7 @@ describe('control socket', () => {
     let pid = 0;
     const run = c.run({ bin: 'sleep', argv: ['sleep'] }, { onStart: (p) => (pid = p) });
     await until(() => pid > 0, 'pid');
-    await c.kill(pid, 'TERM');
+    await c.kill(pid, 'term');
     assert.deepEqual(await run, { code: 143, signal: 15 });
     assert.deepEqual(activity.kills.at(-1), [pid, 15]);
     await assert.rejects(c.kill(pid, 9), (err: unknown) => err instanceof ControlRequestError && err.reply === 'not-found');
@@ -232,6 +233,11 @@ describe('control socket', () => {
       assert.match(err.message, /^stdin: field "data": expected base64/);
       err = await call('status', { verbose: true });
       assert.equal(err.code, ControlErrorCodes.InvalidParams);
+      assert.equal(err.message, 'status: unknown field "verbose"');
+      err = await call('run', [{ bin: 'echo', argv: [] }]);
+      assert.equal(err.message, 'run: Invalid input: expected object, received array');
+      err = await call('run', { bin: 'echo' });
+      assert.equal(err.message, 'run: field "argv": Invalid input: expected array, received undefined');
       err = await call('reboot', {});
       assert.equal(err.code, -32601);
       assert.equal(activity.specs.filter((s) => s.bin === 'echo' && s.argv.length < 2).length, 0);
@@ -255,6 +261,24 @@ describe('control socket', () => {
     assert.ok(!activity.kills.some(([p]) => p === theirs));
     await other.kill(theirs, 9);
     await otherRun;
+  });
+
+  it('releases the sink when a stalled client disconnects', async () => {
+    const c = await client();
+    const before = activity.delivered;
+    let pid = 0;
+    const run = c.run(
+      { bin: 'flood', argv: ['flood', '-1', String(128 * 1024)] },
+      { onStart: (p) => (pid = p), onStdout: () => new Promise<void>(() => undefined) },
+    );
+    await until(() => activity.delivered > before, 'first chunk');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(activity.delivered - before < 12);
+    c.close();
+    await assert.rejects(run, ControlClosedError);
+    // The sink stops blocking (output is dropped) and the orphan is SIGKILLed.
+    await until(() => activity.kills.some(([p, s]) => p === pid && s === 9), 'SIGKILL of the orphan');
+    await until(() => !activity.running().includes(pid), 'orphan ended');
   });
 
   it('disconnects a peer announcing an oversized frame', async () => {
@@ -339,6 +363,35 @@ describe('control socket lifecycle', () => {
       await server.close();
     } finally {
       process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('client: holds output sent before the run reply, and rejects malformed notifications', async () => {
+    const dir = tmpDir();
+    const sock = path.join(dir, 'control.sock');
+    let badFd = false;
+    const fake = net.createServer((socket) => {
+      const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+      conn.onRequest('run', async () => {
+        await conn.sendNotification('output', { pid: 5, fd: 1, data: Buffer.from('early').toString('base64') });
+        await conn.sendNotification('exit', { pid: 5, code: 3, signal: null });
+        if (badFd) await conn.sendNotification('output', { pid: 6, fd: 3, data: '' });
+        return { pid: badFd ? 6 : 5 };
+      });
+      conn.listen();
+    });
+    await new Promise<void>((r) => fake.listen(sock, r));
+    try {
+      const c = await connectControl(sock);
+      const out: string[] = [];
+      assert.deepEqual(await c.run({ bin: 'x', argv: [] }, { onStdout: (b) => void out.push(b.toString()) }), { code: 3, signal: null });
+      assert.deepEqual(out, ['early']);
+      badFd = true;
+      await assert.rejects(c.run({ bin: 'x', argv: [] }), /malformed message from start: output: field "fd"/);
+      c.close();
+    } finally {
+      await new Promise((r) => fake.close(r));
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,7 +1,7 @@
 /**
  * A scripted ActivityApi for the control-socket tests (no VM). Programs, by `bin`:
  *   echo ARGS…     one stdout chunk per arg (the first sent before exec resolves), then "done" on stderr, exit 0
- *   flood N SIZE   N stdout chunks of SIZE bytes (chunk i filled with byte i % 256), exit 0
+ *   flood N SIZE   N stdout chunks of SIZE bytes (chunk i filled with byte i % 256), exit 0; N < 0: until killed
  *   sleep          runs until killed (exit 128+N, signal N)
  *   cat            copies stdin to stdout, exits 0 when stdin is closed
  *   crash          its exit rejects (the VM "died")
@@ -83,7 +83,7 @@ export class FakeActivity implements ActivityApi {
         const n = Number(spec.argv[1]);
         const size = Number(spec.argv[2]);
         void (async () => {
-          for (let i = 0; i < n; i++) await out(1, Buffer.alloc(size, i % 256));
+          for (let i = 0; (n < 0 || i < n) && !proc.ended; i++) await out(1, Buffer.alloc(size, i % 256));
           proc.end({ code: 0, signal: null });
         })();
         break;

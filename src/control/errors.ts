@@ -1,0 +1,34 @@
+/**
+ * Errors of the control socket (both ends). `code` is stable; `rpcCode` is the JSON-RPC error code a reply carried
+ * (see ControlErrorCodes in protocol.ts), when the error came from the server.
+ */
+import { RuntimeError, type ReplyKind } from '../errors.js';
+
+export class ControlError extends RuntimeError {
+  constructor(code: string, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Nobody listens on the socket (ENOENT / ECONNREFUSED), or another `start` already does. */
+export class ControlSocketError extends ControlError {}
+
+/** The socket path is longer than a unix socket address allows (107 bytes). */
+export class ControlSocketPathError extends ControlError {}
+
+/** A peer sent a frame over MAX_FRAME_BYTES or a malformed header. */
+export class ControlFrameError extends ControlError {}
+
+/** The server answered a request with an error. */
+export class ControlRequestError extends ControlError {
+  readonly method: string;
+  readonly rpcCode: number;
+  constructor(method: string, rpcCode: number, message: string, reply: ReplyKind) {
+    super('CONTROL_REQUEST_FAILED', message, { reply });
+    this.method = method;
+    this.rpcCode = rpcCode;
+  }
+}
+
+/** The connection to `start` closed while a request or a process was pending. */
+export class ControlClosedError extends ControlError {}

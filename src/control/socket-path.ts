@@ -1,0 +1,25 @@
+/**
+ * Unix socket addresses hold at most 107 bytes of path (sun_path is 108 with the NUL; vscode-jsonrpc node/main.ts
+ * `safeIpcPathLengths`). Provider workdirs are often longer, so `start` and `run` bind/connect through the shortest
+ * name of the same file: the absolute path if it fits, else the path relative to the current directory. When neither
+ * fits, the caller must pass a shorter path (e.g. through a short symlink to the workdir, src/vm/short-path.ts); we
+ * fail with a clear error instead of letting the kernel truncate the name. Other file operations (lstat, chmod,
+ * unlink) use the full path, which has no such limit.
+ */
+import path from 'node:path';
+import { ControlSocketPathError } from './errors.js';
+
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** A name for `socketPath` short enough for bind()/connect(); throws ControlSocketPathError if there is none. */
+export function bindablePath(socketPath: string, cwd: string = process.cwd()): string {
+  const absolute = path.resolve(cwd, socketPath);
+  if (Buffer.byteLength(absolute) <= MAX_SOCKET_PATH_BYTES) return absolute;
+  const relative = path.relative(cwd, absolute);
+  if (Buffer.byteLength(relative) <= MAX_SOCKET_PATH_BYTES) return relative.includes('/') ? relative : `./${relative}`;
+  throw new ControlSocketPathError(
+    'CONTROL_SOCKET_PATH_TOO_LONG',
+    `control socket path is ${Buffer.byteLength(absolute)} bytes, over the unix socket limit of ` +
+      `${MAX_SOCKET_PATH_BYTES}, and not reachable by a short relative path: ${absolute}`,
+  );
+}
