@@ -101,6 +101,11 @@ describe('createExt4Disk', () => {
   });
 
   it('reports a tool failure with what it said', async () => {
-    await assert.rejects(createExt4Disk('/proc/nope/x.img', 8 * 1024 * 1024), (e: DiskError) => e instanceof DiskError);
+    const dir = path.join(tmp, 'a-directory.img');
+    await fs.mkdir(dir);
+    await assert.rejects(
+      createExt4Disk(dir, 8 * 1024 * 1024),
+      (e: DiskError) => e.code === 'DISK_CREATE_FAILED' && /^cannot create .*a-directory\.img: qemu-img exited with code 1: /.test(e.message),
+    );
   });
 });

@@ -40,6 +40,22 @@ describe('short socket paths', () => {
     await fs.rm(root, { recursive: true });
   });
 
+  it('sweeps directories whose link dangles, and only those', async () => {
+    const base = await fs.mkdtemp(path.join(os.tmpdir(), 'spb-'));
+    const live = await fs.mkdtemp(path.join(os.tmpdir(), 'spt-'));
+    await fs.mkdir(path.join(base, 'yavm-dead'));
+    await fs.symlink('/nonexistent/run', path.join(base, 'yavm-dead', 'r'));
+    await fs.mkdir(path.join(base, 'yavm-live'));
+    await fs.symlink(live, path.join(base, 'yavm-live', 'r'));
+    await fs.mkdir(path.join(base, 'yavm-empty'));
+    const sp = await createShortPath(live, { bases: [base] });
+    const names = (await fs.readdir(base)).sort();
+    assert.deepEqual(names.filter((n) => !sp.dir.includes(n)), ['yavm-empty', 'yavm-live']);
+    await sp.dispose();
+    await fs.rm(base, { recursive: true });
+    await fs.rm(live, { recursive: true });
+  });
+
   it('skips bases that are too long', async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sp-'));
     const sp = await createShortPath(root, { bases: ['/' + 'q'.repeat(100), os.tmpdir()] });

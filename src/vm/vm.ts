@@ -1,0 +1,358 @@
+/**
+ * One VM's process lifecycle: virtiofsd helpers, QEMU, the agent socket, teardown.
+ *
+ * Start (startVm):
+ *  1. create `<workdir>/run/` (sockets) and `<workdir>/logs/` (console.log, qemu.log, virtiofsd-N.log); bind every
+ *     socket through a short symlink to run/ (short-path.ts), since workdirs exceed the 107-byte socket limit;
+ *  2. one virtiofsd per virtio-fs share, started before QEMU (QEMU connects to its socket at startup); wait until
+ *     each socket exists;
+ *  3. QEMU (qemu-args.ts), under the supervisor (setpriv --pdeathsig KILL, our process group);
+ *  4. connect to QEMU's agent chardev socket, retrying until it appears (bounded). The guest handshake is not done
+ *     here: the socket is handed to the guest client.
+ * Any failure tears down what was started and throws VmStartError built from facts (QEMU's last stderr line, the
+ * last console line).
+ *
+ * Stop (VmHandle.stop, idempotent; also run when QEMU ends by itself or `signal` aborts), in fixed order:
+ * QEMU SIGTERM -> SIGKILL after `stopGraceMs`, then each virtiofsd the same way, then verify every pid is gone
+ * (a live /proc/<pid>/cmdline; a zombie has none), then remove the sockets and the short symlink. stop() does NOT
+ * ask the guest to shut down: the caller sends SHUTDOWN over the agent first when it wants a clean guest exit.
+ */
+import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { describeEarlyExit, describeEnd, VmStartError, VmStopError, type ChildEnd } from './errors.js';
+import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
+import { createShortPath, type ShortPath } from './short-path.js';
+import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
+import { defaultSandbox, findVirtiofsd, virtiofsdArgs, type VirtiofsdBinary, type VirtiofsdSandbox } from './virtiofsd.js';
+import { findExecutable, lastLines, tailFile } from './files.js';
+
+export interface VirtiofsShareSpec {
+  tag: string;
+  /** Host directory to share. */
+  hostPath: string;
+}
+
+export interface VmStartConfig {
+  /** The activity workdir: run/ and logs/ are created under it. */
+  workdir: string;
+  kernelPath: string;
+  /** Omit to boot the kernel alone. */
+  initrdPath?: string;
+  accel: Accel;
+  cpus: number;
+  memBytes: number;
+  disks?: VmDisk[];
+  virtiofs?: VirtiofsShareSpec[];
+  ninep?: NinePShare[];
+  cmdlineExtra?: string[];
+  /** Identified virtiofsd; found (PATH, /usr/libexec, /usr/lib/qemu) when omitted and `virtiofs` is non-empty. */
+  virtiofsd?: VirtiofsdBinary;
+  /** `--virtiofsd PATH`, used when `virtiofsd` is omitted. */
+  virtiofsdPath?: string;
+  virtiofsdSandbox?: VirtiofsdSandbox;
+  /** Default: qemu-system-x86_64 from PATH. */
+  qemuBinary?: string;
+  /** Bound on waiting for each virtiofsd socket and for QEMU's agent socket (default 10 s each). */
+  socketTimeoutMs?: number;
+  /** SIGTERM -> SIGKILL delay for each child at stop (default 3 s). */
+  stopGraceMs?: number;
+  /** Aborting stops the VM (same as stop()). */
+  signal?: AbortSignal;
+}
+
+export interface VmExit {
+  code: number | null;
+  signal: string | null;
+  /** True when stop() (or the abort signal) ended QEMU. */
+  stopped: boolean;
+  /** "QEMU exited with code 0" / "QEMU was killed by SIGKILL". */
+  description: string;
+  /** QEMU's last stderr line (logs/qemu.log), if any. */
+  qemuSaid?: string;
+  /** The last line of the serial console, if any. */
+  consoleLine?: string;
+}
+
+/**
+ * The error for a VM that ended before it was usable, from the facts of its exit:
+ * `vmExitError(exit, 'before the guest connected')` -> "QEMU exited with code 1 before the guest connected; QEMU said:
+ * ...; last console line: ...". startVm only knows that QEMU's socket accepted a connection; a QEMU that fails
+ * right after (e.g. an unreadable kernel) is reported this way by whoever waits for the guest handshake.
+ */
+export function vmExitError(exit: VmExit, when: string): VmStartError {
+  const msg = describeEarlyExit('QEMU', exit, when, {
+    ...(exit.qemuSaid ? { stderrLine: exit.qemuSaid } : {}),
+    ...(exit.consoleLine ? { consoleLine: exit.consoleLine } : {}),
+  });
+  return new VmStartError('QEMU_EXITED_EARLY', msg);
+}
+
+export interface VmHandle {
+  /** Connected to QEMU's `yagent` chardev; the guest reads it once init opens the port. */
+  readonly agent: net.Socket;
+  readonly accel: Accel;
+  /** Resolves (never rejects) once QEMU has exited and its output settled. */
+  readonly exited: Promise<VmExit>;
+  /** Live children: QEMU first, then each virtiofsd. */
+  pids(): number[];
+  /** Tears everything down (see the header). Idempotent; rejects with VmStopError if a process outlived SIGKILL. */
+  stop(): Promise<void>;
+  /** The last `n` lines of the serial console. */
+  consoleTail(n: number): Promise<string>;
+  readonly consoleLogPath: string;
+}
+
+const AGENT_SOCKET = 'agent.sock';
+
+export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle> {
+  const vlog = log.child({ vm: path.basename(cfg.workdir) });
+  const runDir = path.join(cfg.workdir, 'run');
+  const logDir = path.join(cfg.workdir, 'logs');
+  await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
+  await fs.mkdir(logDir, { recursive: true });
+  const consoleLogPath = path.join(logDir, 'console.log');
+  const socketTimeoutMs = cfg.socketTimeoutMs ?? 10_000;
+  const grace = cfg.stopGraceMs ?? 3000;
+
+  const short = await createShortPath(runDir);
+  const helpers: SupervisedChild[] = [];
+  const sockets: string[] = [];
+  let qemu: SupervisedChild | undefined;
+  let agent: net.Socket | undefined;
+  let stopRequested = false;
+  let teardown: Promise<void> | undefined;
+
+  const stop = (): Promise<void> => {
+    stopRequested = true;
+    teardown ??= (async () => {
+      const all = [qemu, ...helpers].filter((c): c is SupervisedChild => c !== undefined);
+      // Their own children too: the C virtiofsd's namespace sandbox forks a worker (it dies with its parent via
+      // PR_SET_PDEATHSIG, which we verify rather than trust).
+      const pids = all.filter((c) => c.running()).map((c) => c.pid);
+      const tracked = [...pids, ...descendantsOf(pids)];
+      // Identity = pid + start time, so a pid reused by an unrelated process is never waited for or killed.
+      const started = new Map(tracked.map((p) => [p, procStartTime(p)]));
+      const same = (p: number): boolean => started.get(p) !== undefined && procStartTime(p) === started.get(p);
+      if (qemu) await qemu.terminate(grace);
+      agent?.destroy();
+      for (const h of helpers) await h.terminate(grace);
+      let lingering = await waitPidsGone(tracked, 2000, same);
+      if (lingering.length > 0) {
+        vlog.warn({ lingering }, 'descendants outlived their parents; sending SIGKILL');
+        for (const p of lingering) {
+          if (!same(p)) continue;
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        lingering = await waitPidsGone(lingering, 1000, same);
+      }
+      for (const s of sockets) await fs.rm(s, { force: true });
+      await short.dispose();
+      if (lingering.length > 0) {
+        vlog.error({ lingering }, 'processes outlived teardown');
+        throw new VmStopError('PROCESS_LINGERED', `VM teardown left processes running after SIGKILL: pids ${lingering.join(', ')}`);
+      }
+      vlog.info('VM torn down');
+    })();
+    return teardown;
+  };
+
+  const failStart = async (err: unknown): Promise<never> => {
+    await stop().catch((e: unknown) => vlog.error({ err: e }, 'teardown after failed start'));
+    throw err;
+  };
+
+  const checkAbort = (): void => {
+    if (cfg.signal?.aborted) throw new VmStartError('VM_START_ABORTED', 'VM start was cancelled');
+  };
+  try {
+    checkAbort();
+    // 0. stale sockets from an earlier start of this workdir would make QEMU or virtiofsd fail with EADDRINUSE.
+    for (const f of await fs.readdir(runDir)) {
+      if (f.endsWith('.sock')) await fs.rm(path.join(runDir, f), { force: true });
+    }
+
+    // Files QEMU would otherwise fail on after its socket is up (so the failure would surface later, less clearly).
+    await checkReadable([
+      ['guest kernel', cfg.kernelPath],
+      ...(cfg.initrdPath === undefined ? [] : ([['guest initramfs', cfg.initrdPath]] as [string, string][])),
+      ...(cfg.disks ?? []).map((d): [string, string] => [`disk ${d.serial}`, d.path]),
+      ...(cfg.virtiofs ?? []).map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
+      ...(cfg.ninep ?? []).map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
+    ]);
+
+    // 1. virtiofsd, one per share.
+    const shares = cfg.virtiofs ?? [];
+    const vfs = shares.length > 0 ? (cfg.virtiofsd ?? (await findVirtiofsd(cfg.virtiofsdPath ? { explicitPath: cfg.virtiofsdPath } : {}))) : undefined;
+    const vfsSockets: { tag: string; socketPath: string }[] = [];
+    for (const [i, share] of shares.entries()) {
+      if (!vfs) break;
+      const name = `vfs${i}.sock`;
+      const socketPath = short.socket(name);
+      sockets.push(path.join(runDir, name));
+      const sandbox = cfg.virtiofsdSandbox ?? defaultSandbox(vfs.kind, process.getuid?.() === 0);
+      const child = spawnSupervised(
+        { name: `virtiofsd-${i}`, file: vfs.path, args: virtiofsdArgs(vfs.kind, { socketPath, sharedDir: share.hostPath, sandbox }), logDir },
+        vlog,
+      );
+      helpers.push(child);
+      await waitForSocket(path.join(runDir, name), child, socketTimeoutMs, `virtiofsd for share ${share.tag}`);
+      checkAbort();
+      vfsSockets.push({ tag: share.tag, socketPath });
+    }
+
+    // 2. QEMU.
+    const qemuFile = cfg.qemuBinary ?? findExecutable('qemu-system-x86_64');
+    if (!qemuFile) throw new VmStartError('QEMU_NOT_FOUND', 'qemu-system-x86_64 not found in PATH: install qemu-system-x86');
+    const agentPath = short.socket(AGENT_SOCKET);
+    sockets.push(path.join(runDir, AGENT_SOCKET));
+    const args = buildQemuArgs({
+      accel: cfg.accel,
+      cpus: cfg.cpus,
+      memBytes: cfg.memBytes,
+      kernelPath: cfg.kernelPath,
+      ...(cfg.initrdPath === undefined ? {} : { initrdPath: cfg.initrdPath }),
+      ...(cfg.cmdlineExtra === undefined ? {} : { cmdlineExtra: cfg.cmdlineExtra }),
+      consoleLogPath,
+      agentSocketPath: agentPath,
+      disks: cfg.disks ?? [],
+      virtiofs: vfsSockets,
+      ninep: cfg.ninep ?? [],
+    });
+    await fs.writeFile(consoleLogPath, '');
+    qemu = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir }, vlog);
+    const q = qemu;
+
+    // 3. the agent socket.
+    agent = await connectAgent(agentPath, q, socketTimeoutMs, consoleLogPath);
+    checkAbort();
+    vlog.info({ accel: cfg.accel, pids: [q.pid, ...helpers.map((h) => h.pid)] }, 'VM started');
+  } catch (err) {
+    return failStart(err);
+  }
+
+  const q = qemu;
+  const exited: Promise<VmExit> = q.ended.then(async (end) => {
+    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested, description: `QEMU ${describeEnd(end)}` };
+    const qemuSaid = lastLines(await tailFile(q.logPath, 16 * 1024), 1)[0];
+    const consoleLine = lastLines(await tailFile(consoleLogPath, 16 * 1024), 1)[0];
+    if (qemuSaid) exit.qemuSaid = qemuSaid;
+    if (consoleLine) exit.consoleLine = consoleLine;
+    vlog.info({ code: end.code, signal: end.signal, stopped: exit.stopped }, exit.description);
+    // QEMU gone (guest shutdown, panic, crash, kill): nothing else of this VM may outlive it.
+    stop().catch((err: unknown) => vlog.error({ err }, 'teardown after QEMU exit'));
+    return exit;
+  });
+  for (const h of helpers) {
+    void h.ended.then((end) => {
+      if (!stopRequested) vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ${describeEnd(end)} while the VM runs`);
+    });
+  }
+  cfg.signal?.addEventListener('abort', () => void stop().catch(() => undefined), { once: true });
+
+  const agentSocket = agent;
+  // The guest client adds its own listeners; this one only keeps a reset connection (QEMU killed) from becoming an
+  // uncaught 'error' event.
+  agentSocket.on('error', (err) => vlog.debug({ err }, 'agent socket error'));
+  return {
+    agent: agentSocket,
+    accel: cfg.accel,
+    exited,
+    consoleLogPath,
+    pids: () => [q, ...helpers].filter((c) => c.running()).map((c) => c.pid),
+    stop,
+    consoleTail: async (n: number) => lastLines(await tailFile(consoleLogPath, 64 * 1024), n).join('\n'),
+  };
+}
+
+async function checkReadable(files: [string, string][]): Promise<void> {
+  for (const [what, file] of files) {
+    try {
+      await fs.access(file, fsConstants.R_OK);
+    } catch (err) {
+      throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${file} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    }
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits until `file` is a socket; fails early when `child` ends first. */
+async function waitForSocket(file: string, child: SupervisedChild, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fs.stat(file)).isSocket()) return;
+    } catch {
+      // not there yet
+    }
+    if (!child.running()) {
+      const end = await child.ended;
+      const said = lastLines(await tailFile(child.logPath, 16 * 1024), 1)[0];
+      throw new VmStartError('VIRTIOFSD_EXITED', `${what} ${describeEnd(end)} before its socket appeared${said ? `; it said: ${said}` : ''}`);
+    }
+    if (Date.now() >= deadline) {
+      throw new VmStartError('VIRTIOFSD_SOCKET_TIMEOUT', `${what} did not create its socket ${file} within ${timeoutMs} ms`);
+    }
+    await sleep(10);
+  }
+}
+
+function tryConnect(p: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p);
+    const onErr = (err: Error): void => {
+      s.destroy();
+      reject(err);
+    };
+    s.once('error', onErr);
+    s.once('connect', () => {
+      s.off('error', onErr);
+      resolve(s);
+    });
+  });
+}
+
+async function earlyExitError(q: SupervisedChild, end: ChildEnd, consoleLogPath: string): Promise<VmStartError> {
+  const stderrLine = lastLines(await tailFile(q.logPath, 16 * 1024), 1)[0];
+  const consoleLine = lastLines(await tailFile(consoleLogPath, 16 * 1024), 1)[0];
+  const msg = describeEarlyExit('QEMU', end, 'before the agent socket was ready', {
+    ...(stderrLine ? { stderrLine } : {}),
+    ...(consoleLine ? { consoleLine } : {}),
+  });
+  return new VmStartError('QEMU_EXITED_EARLY', msg);
+}
+
+/** Connects to QEMU's agent chardev, retrying while it does not exist yet; fails early when QEMU ends. */
+async function connectAgent(p: string, q: SupervisedChild, timeoutMs: number, consoleLogPath: string): Promise<net.Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!q.running()) throw await earlyExitError(q, await q.ended, consoleLogPath);
+    try {
+      return await tryConnect(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        // QEMU leaves its socket behind when it fails during init: a refused or reset connection may mean it is gone.
+        const ended = await Promise.race([q.ended, sleep(200).then(() => undefined)]);
+        if (ended) throw await earlyExitError(q, ended, consoleLogPath);
+      }
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
+        throw new VmStartError('AGENT_CONNECT_FAILED', `cannot connect to QEMU's agent socket ${p}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    if (Date.now() >= deadline) {
+      if (!q.running()) throw await earlyExitError(q, await q.ended, consoleLogPath);
+      throw new VmStartError('AGENT_SOCKET_TIMEOUT', `QEMU did not open its agent socket ${p} within ${timeoutMs} ms`);
+    }
+    await sleep(10);
+  }
+}
