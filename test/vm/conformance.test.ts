@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
 import { deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
 import { debianImage } from '../helpers/images.js';
+import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 async function spawnRuntime(image: string, extra: string[] = []): Promise<{ client: ExeUnitClient; workdir: string; base: string }> {
   const { workdir, base } = await longWorkdir();
@@ -132,6 +134,33 @@ test('files the guest writes into a host volume are on the host when the exit ev
     const vol = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output');
     assert.equal(await fs.readFile(path.join(vol.hostPath, 'out.txt'), 'utf8'), 'result\n');
     await client.shutdown(10_000);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});
+
+test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its output goes to logs/entrypoint.log', async () => {
+  const { workdir, base } = await longWorkdir();
+  const rootfs = path.join(base, 'rootfs');
+  const { execa } = await import('execa');
+  await execa('bash', ['scripts/make-test-image', '--rootfs', rootfs], { cwd: REPO_ROOT });
+  const img = path.join(base, 'ep.gvmi');
+  const packed = await runCli(['pack', rootfs, '-o', img, '--env', 'PATH=/bin', '--volume', '/golem/output',
+    '--entrypoint', '/bin/sh', '--cmd', '-c', '--cmd', 'echo entrypoint-ran > /golem/output/ep.txt; echo to-log; sleep 1000']);
+  assert.equal(packed.code, 0, packed.stderr);
+  await deployTo(workdir, img);
+  const client = ExeUnitClient.spawn({ workdir, globalArgs: ['--workdir', workdir, '--task-package', img], startArgs: ['start-entrypoint'] });
+  try {
+    await client.hello();
+    const dep = JSON.parse(await fs.readFile(path.join(workdir, 'deployment.json'), 'utf8'));
+    const out = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output').hostPath;
+    const deadline = Date.now() + 20_000;
+    while (!(await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await fs.readFile(path.join(out, 'ep.txt'), 'utf8'), 'entrypoint-ran\n');
+    // A command after it is bound to its own pid (no stray events from the background entrypoint).
+    assert.equal((await client.run('/bin/echo', ['after'])).stdout.toString(), 'after\n');
+    assert.match(await fs.readFile(path.join(workdir, 'logs', 'entrypoint.log'), 'utf8'), /to-log/);
+    assert.equal((await client.shutdown(10_000)).code, 0);
   } finally {
     await finish(client, workdir, base);
   }

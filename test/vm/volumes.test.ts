@@ -76,11 +76,11 @@ for (const transport of ['virtiofs', '9p'] as const) {
 
 describe('storage', () => {
   test('the root filesystem writes to its disk: 2x guest RAM fits, exceeding --storage-gib gives ENOSPC', async () => {
-    const vm = await bootTestVm({ globals: ['--mem-gib', '0.25', '--storage-gib', '0.75'] });
+    const vm = await bootTestVm({ globals: ['--mem-gib', '0.125', '--storage-gib', '0.375'] });
     try {
-      const big = await sh(vm.activity, 'dd if=/dev/zero of=/root/big bs=1M count=512 2>&1 && sync && ls -l /root/big');
+      const big = await sh(vm.activity, 'dd if=/dev/zero of=/root/big bs=1M count=256 2>&1 && sync && ls -l /root/big');
       assert.equal(big.code, 0, big.stdout.toString() + big.stderr.toString());
-      const full = await sh(vm.activity, 'dd if=/dev/zero of=/root/more bs=1M count=512 2>&1');
+      const full = await sh(vm.activity, 'dd if=/dev/zero of=/root/more bs=1M count=256 2>&1');
       assert.notEqual(full.code, 0);
       assert.match(full.stdout.toString() + full.stderr.toString(), /No space left on device/);
       assert.equal((await sh(vm.activity, 'rm /root/more && echo alive')).stdout.toString(), 'alive\n', 'the VM survives a full disk');
