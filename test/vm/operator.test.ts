@@ -1,0 +1,36 @@
+/** Operator mode: `start` on a terminal (a pty made by util-linux `script`) boots, says how to run commands,
+ * serves `run` through the control socket, and stops cleanly on Ctrl-C. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { CLI } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
+
+test('start on a terminal: prints how to run commands, serves run, Ctrl-C stops the VM', async () => {
+  const { workdir, base } = await longWorkdir();
+  await deployTo(workdir, testImage());
+  const cmd = `${process.execPath} ${CLI} --workdir ${workdir} start`;
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: workdir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (screen += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!screen.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(screen, /VM ready \(accelerator: (tcg|kvm)\)/);
+    assert.match(screen, /run -- /);
+    const r = await runCli(['--workdir', workdir, 'run', '--', '/bin/sh', '-c', 'echo via-control; exit 9'], { cwd: workdir });
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.stdout, 'via-control\n');
+    child.stdin.write('\x03'); // Ctrl-C on the terminal
+    assert.equal(await exited, 0, screen);
+    assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
+    await assert.rejects(fs.stat(`${workdir}/control.sock`), /ENOENT/);
+  } finally {
+    child.kill('SIGKILL');
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
