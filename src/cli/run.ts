@@ -94,9 +94,5 @@ function failedToStart(err: unknown): number {
     process.stderr.write(`ya-runtime-vm run: ${err.message}\n`);
     return /not found/.test(err.message) ? 127 : 126;
   }
-  if (err instanceof Error && /not found/i.test(err.message) && (err as { code?: unknown }).code !== undefined) {
-    process.stderr.write(`ya-runtime-vm run: ${err.message}\n`);
-    return 127;
-  }
   throw err;
 }
