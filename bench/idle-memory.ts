@@ -1,0 +1,154 @@
+/**
+ * Idle memory of whole activities, run the way yagna runs them: `ya-runtime-vm start` in service mode (spawned by
+ * the ExeUnit-like client of test/helpers/exeunit-client.ts), booted by its Hello, then left idle. Measured from
+ * /proc for every live process whose command line names the activity's workdir: the runtime (Node), QEMU and each
+ * virtiofsd. RSS counts the guest memory that QEMU and virtiofsd share (the memfd) twice; PSS splits shared pages,
+ * so the headline is PSS. One activity, then 4 at once (also: how long 4 take to boot together).
+ *
+ * Floor: a VM that does nothing (the same QEMU settings, floor-init with `ybench_idle=1`: it sleeps as PID 1) plus
+ * an idle Node process (`node -e setInterval`): one QEMU and one Node, the least an activity can cost.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { ExeUnitClient } from '../test/helpers/exeunit-client.js';
+import { buildQemuArgs } from '../src/vm/qemu-args.js';
+import type { BenchContext } from './lib/context.js';
+import { floorBoot } from './cold-start.js';
+import { makeFigure, type Figure } from './lib/results.js';
+import { deployCli, newWorkdir, procMem, processesOf, removeWorkdir, sleep, type ProcMem } from './lib/vm.js';
+
+const SETTLE_MS = 3000;
+const SAMPLES = 3;
+
+interface Started {
+  workdir: string;
+  client: ExeUnitClient;
+}
+
+async function startActivities(ctx: BenchContext, count: number): Promise<{ list: Started[]; bootMs: number }> {
+  const list: Started[] = [];
+  for (let i = 0; i < count; i++) {
+    const workdir = await newWorkdir('mem');
+    await deployCli(workdir, ctx.art.benchImage, ctx.deployGlobals);
+    list.push({ workdir, client: ExeUnitClient.spawn({ workdir, globalArgs: ['--workdir', workdir] }) });
+  }
+  const t0 = performance.now();
+  try {
+    await Promise.all(list.map((s) => s.client.hello()));
+  } catch (err) {
+    await stopActivities(list);
+    throw err;
+  }
+  return { list, bootMs: performance.now() - t0 };
+}
+
+async function stopActivities(list: Started[]): Promise<void> {
+  for (const s of list) {
+    await s.client.shutdown(10_000).catch(() => undefined);
+    await removeWorkdir(s.workdir);
+  }
+}
+
+const mib = (kib: number): number => kib / 1024;
+
+/** SAMPLES readings 1 s apart of the given activities' processes: totals and the per-kind split of the last. */
+async function measure(workdirs: string[]): Promise<{ pss: number[]; rss: number[]; last: ProcMem[] }> {
+  const pss: number[] = [];
+  const rss: number[] = [];
+  let last: ProcMem[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    if (i > 0) await sleep(1000);
+    last = workdirs.flatMap((w) => processesOf(w));
+    pss.push(mib(last.reduce((s, p) => s + p.pssKiB, 0)));
+    rss.push(mib(last.reduce((s, p) => s + p.rssKiB, 0)));
+  }
+  return { pss, rss, last };
+}
+
+function byKind(procs: ProcMem[], per: number): { name: string; samples: number[] }[] {
+  const kinds = ['runtime', 'qemu', 'virtiofsd'] as const;
+  return kinds.flatMap((k) => {
+    const ps = procs.filter((p) => p.kind === k);
+    return [
+      { name: `${k} PSS per activity (MiB, ${ps.length / per} process(es))`, samples: [mib(ps.reduce((s, p) => s + p.pssKiB, 0)) / per] },
+      { name: `${k} RSS per activity (MiB)`, samples: [mib(ps.reduce((s, p) => s + p.rssKiB, 0)) / per] },
+    ];
+  });
+}
+
+/** Idle floor: a VM whose init sleeps + an idle Node; PSS/RSS totals in MiB. */
+async function floorMemory(ctx: BenchContext): Promise<{ pss: number[]; rss: number[] }> {
+  const args = buildQemuArgs({
+    accel: ctx.accel,
+    cpus: ctx.cpus,
+    memBytes: ctx.memBytes,
+    kernelPath: ctx.guest.kernel,
+    initrdPath: ctx.art.floorInitramfs,
+    cmdlineExtra: ['ybench_idle=1'],
+  });
+  const procs: ResultPromise[] = [
+    execa('qemu-system-x86_64', args, { reject: false, stdin: 'ignore' }),
+    execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' }),
+  ];
+  try {
+    await sleep(SETTLE_MS);
+    const pss: number[] = [];
+    const rss: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      if (i > 0) await sleep(1000);
+      const m = procs.map((p) => procMem(p.pid ?? -1));
+      if (m.some((x) => x === undefined)) throw new Error('idle floor: QEMU or node ended early');
+      pss.push(mib(m.reduce((s, x) => s + x!.pssKiB, 0)));
+      rss.push(mib(m.reduce((s, x) => s + x!.rssKiB, 0)));
+    }
+    return { pss, rss };
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs);
+  }
+}
+
+export async function idleMemory(ctx: BenchContext): Promise<Figure[]> {
+  ctx.say(`idle memory: 1 activity, then 4 at once (service mode), ${SETTLE_MS / 1000} s settle, ${SAMPLES} readings; floor: idle trivial VM + idle node`);
+  const floor = await floorMemory(ctx);
+  const figures: Figure[] = [];
+  for (const count of [1, 4]) {
+    const { list, bootMs } = await startActivities(ctx, count);
+    let m: Awaited<ReturnType<typeof measure>>;
+    try {
+      await sleep(SETTLE_MS);
+      m = await measure(list.map((s) => s.workdir));
+    } finally {
+      await stopActivities(list);
+    }
+    const scale = (xs: number[]): number[] => xs.map((x) => x * count);
+    figures.push(
+      makeFigure({
+        id: `idle-mem-${count}`,
+        title: count === 1 ? 'Idle memory of one activity (PSS: runtime + QEMU + virtiofsd)' : `Idle memory of ${count} activities at once (PSS, total)`,
+        unit: 'MiB',
+        better: 'lower',
+        samples: m.pss,
+        floors: [{ label: `${count === 1 ? '' : `${count} x `}(idle trivial VM + idle node), PSS`, samples: scale(floor.pss) }],
+        breakdown: [{ name: 'total RSS (MiB; shared guest memory counted twice)', samples: m.rss }, ...byKind(m.last, count)],
+      }),
+    );
+    if (count > 1) {
+      // After the activities are gone, so the floor VMs do not share the CPUs with them.
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: count }, () => floorBoot(ctx)));
+      const floorMs = performance.now() - t0;
+      figures.push(
+        makeFigure({
+          id: `boot-${count}`,
+          title: `Boot of ${count} activities at once (Hello sent to all -> all ready)`,
+          unit: 'ms',
+          better: 'lower',
+          samples: [bootMs],
+          floors: [{ label: `${count} floor VMs (trivial init) booted at once, spawn to exit`, samples: [floorMs] }],
+          notes: ['one run; the deploys are done before and not timed'],
+        }),
+      );
+    }
+  }
+  return figures;
+}

@@ -1,0 +1,58 @@
+/**
+ * Where the benchmarks find things and what they run on: the repo root (found from this compiled file), the CLI
+ * launcher, the cache for bench artefacts (helpers, floor initramfs, bench images; same cache root as the runtime),
+ * and a description of the machine for the report.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultCacheDir } from '../../src/vm/guest-files.js';
+
+function findRoot(start: string): string {
+  let dir = start;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${start}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export const REPO_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+export const CLI = path.join(REPO_ROOT, 'bin', 'ya-runtime-vm');
+export const BENCH_SRC = path.join(REPO_ROOT, 'bench');
+export const RESULTS_DIR = path.join(BENCH_SRC, 'results');
+export const REPORT_PATH = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
+export const BENCH_CACHE = path.join(defaultCacheDir(), 'bench');
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memGiB: number;
+  kernel: string;
+  os: string;
+  node: string;
+  qemu: string;
+  loadAvgAtStart: number[];
+}
+
+export function machineInfo(qemuVersion: string): MachineInfo {
+  let osName = os.type();
+  try {
+    const rel = fs.readFileSync('/etc/os-release', 'utf8');
+    osName = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(rel)?.[1] ?? osName;
+  } catch {
+    // not Linux-like; keep os.type()
+  }
+  return {
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    memGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    kernel: os.release(),
+    os: osName,
+    node: process.version,
+    qemu: qemuVersion,
+    loadAvgAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The generator of docs/benchmarks.md (and of the console table) from one run's results. Pure rendering plus
+ * writeReport; run on its own, `node dist/bench/report.js [bench/results/X.json]` regenerates the page from the
+ * given (default: the newest) results file, without measuring anything.
+ *
+ * Every row shows the figure's median, p90, min, max, its floor's median (measured in the same run) and the ratio
+ * figure/floor, the headline. For times, ratio = how many times the floor ("1.40x"); for throughputs, the share of
+ * the floor ("62 %").
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPORT_PATH, RESULTS_DIR } from './lib/env.js';
+import type { BenchResults, Figure } from './lib/results.js';
+
+export function fmt(v: number, unit: string): string {
+  if (!Number.isFinite(v)) return '–';
+  if (unit === 'MiB') return v.toFixed(1);
+  if (unit === 'ms') return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+  return v < 10 ? v.toFixed(2) : v.toFixed(0);
+}
+
+export function ratioText(f: Figure): string {
+  if (f.ratio === undefined) return '–';
+  return f.better === 'lower' ? `${f.ratio.toFixed(2)}x` : `${(f.ratio * 100).toFixed(0)} %`;
+}
+
+function targetText(f: Figure): string {
+  if (!f.target) return '';
+  return `${f.target.met ? 'met' : 'NOT met'} (${f.target.bound === 'max' ? '≤' : '≥'} ${f.target.bound === 'max' ? `${f.target.ratio}x` : `${f.target.ratio * 100} %`})`;
+}
+
+/** Plain-text table for the console. */
+export function textTable(r: BenchResults): string {
+  const head = ['figure', 'unit', 'median', 'p90', 'min', 'max', 'floor median', 'ratio', 'target'];
+  const rows = r.figures.map((f) => [
+    f.id,
+    f.unit,
+    fmt(f.stats.median, f.unit),
+    fmt(f.stats.p90, f.unit),
+    fmt(f.stats.min, f.unit),
+    fmt(f.stats.max, f.unit),
+    f.floors[0] ? fmt(f.floors[0].stats.median, f.unit) : '–',
+    ratioText(f),
+    targetText(f),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  for (const s of r.skipped) out.push(`not measured: ${s.id}: ${s.why}`);
+  return out.join('\n');
+}
+
+/** What each figure and its floor mean (keyed by figure id; 9p shares the virtio-fs text). */
+const MEANING: Record<string, string> = {
+  'cold-start':
+    'Wall time from running `ya-runtime-vm deploy` (a separate Node process, as the ExeUnit runs it) through `Activity.boot` (virtiofsd and QEMU spawned, guest agent HELLO, root and volume mounts) to the exit of the first `/bin/true`. ' +
+    'Floor: the same QEMU command line (machine, memory, vCPUs, accelerator, kernel, `-sandbox`) booting a trivial static init from its own gzip initramfs that reboots at once (bench/guest/floor-init.c); spawn to QEMU exit. Runs alternate with floor runs.',
+  'exec-rtt':
+    'One `Activity.exec` of `/bin/true` in an already running VM until its exit is reported (host → agent over virtio-serial → fork/exec in the guest → exit notice after both pipes closed → host), 200 sequential runs (50 with --quick). ' +
+    'Floor: fork + execv + waitpid of the same `/bin/true` inside the same guest (bench/guest/forkexec.c), timed by the host clock as (wall of `forkexec 11` − wall of `forkexec 1`) / 10, so the exec that runs the helper cancels out. ' +
+    'The guest clock\'s view of the same runs and the host fork+exec are shown for reference.',
+  'stdout-stream':
+    '`dd if=/dev/zero bs=1M count=256` in the guest with every byte delivered to the host output sink (counted and dropped): guest pipe → init → virtio-serial → QEMU chardev socket → GuestClient → sink under credit flow control. Timed on the host from exec to exit notice. ' +
+    'Floor: the same bytes through a pipe inside the guest (`dd … | cat > /dev/null`), timed by the host minus one exec round trip of `/bin/true`. (busybox `head -c` copies byte by byte through stdio, ~7 MB/s under TCG, so it is not the producer.)',
+  'virtiofs-write':
+    '`dd if=/dev/zero of=/golem/output/w.bin bs=1M count=256 conv=fsync` on the host volume, timed by the host minus one exec round trip (the guest clock\'s figure is in the breakdown). Floors: the same dd to the guest tmpfs (`/tmp`), and the same dd on the host into the volume folder.',
+  'virtiofs-read':
+    '`dd if=/golem/output/r-N.bin of=/dev/null bs=1M` of a 256 MiB file the host wrote just before (not in the guest page cache; in the host page cache), timed like the write. Floors: reading back a file just written to the guest tmpfs, and the same dd on the host.',
+  'idle-mem-1':
+    'One activity run as yagna runs it (`ya-runtime-vm start` in service mode, booted by Hello), idle for 3 s, then PSS summed over every process naming its workdir: the runtime (Node), QEMU, virtiofsd. PSS splits the guest memory QEMU shares with virtiofsd (RSS counts it twice; both are in the breakdown). ' +
+    'Floor: an idle trivial VM (same QEMU settings, init sleeps) plus an idle `node` process.',
+  'idle-mem-4': 'Four activities started at once, as above; total PSS. Floor: 4 x (idle trivial VM + idle node).',
+  'boot-4': 'Wall time from sending Hello to 4 freshly deployed service-mode runtimes until all 4 answered (VMs ready). Floor: 4 floor VMs booted at once, spawn to exit.',
+  'cli-version': 'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
+  'deploy-100mib': '`deploy` of an image holding 100 MiB of random bytes into a fresh workdir (metadata read, deployment planned, disks created). Floor: `cat image > /dev/null`.',
+};
+
+function meaning(id: string): string {
+  return MEANING[id] ?? MEANING[id.replace(/^9p-/, 'virtiofs-')]?.replace('virtio-fs', '9p') ?? '';
+}
+
+const TARGETS: { id: string; text: string }[] = [
+  { id: 'cold-start', text: 'cold start within 1.25x of its floor' },
+  { id: 'exec-rtt', text: 'exec round trip p50 within 2x of the in-guest fork+exec' },
+  { id: 'stdout-stream', text: 'stdout streaming at least 50 % of the in-guest pipe' },
+  { id: 'virtiofs-write', text: 'virtio-fs sequential write at least 50 % of the guest tmpfs' },
+  { id: 'virtiofs-read', text: 'virtio-fs sequential read at least 50 % of the guest tmpfs' },
+];
+
+export function renderReport(r: BenchResults): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push('# Benchmarks', '');
+  L.push('<!-- Generated by bench/report.ts from bench/results/*.json (`npm run bench`). Do not edit by hand: edit bench/report.ts. -->', '');
+  L.push(
+    `Latest run: ${r.date}${r.quick ? ' (`--quick`: fewer iterations)' : ''}, ${r.durationS} s. Every figure stands beside its floor, measured in the same run on the same machine; ` +
+      'the ratio figure/floor is the headline (for times: how many times the floor; for throughputs: the share of the floor reached). Speed is reported here, never asserted in tests.',
+    '',
+  );
+  L.push('Run it: `npm run bench` (full, ~10 min on 2 cores) or `npm run bench -- --quick` (~3 min); `node dist/bench/run.js --only cold,exec` for some scenarios; `node dist/bench/report.js` regenerates this page from the newest results file.', '');
+  L.push('## Machine', '');
+  L.push('| | |', '|---|---|');
+  L.push(`| CPU | ${m.cpuModel}, ${m.cores} cores |`);
+  L.push(`| memory | ${m.memGiB} GiB |`);
+  L.push(`| host kernel / OS | ${m.kernel} / ${m.os} |`);
+  L.push(`| QEMU | ${m.qemu} |`);
+  L.push(`| Node | ${m.node} |`);
+  L.push(`| accelerator | **${r.accel.accel.toUpperCase()}** (${r.accel.reason}) |`);
+  L.push(`| guest | kernel ${r.guest.kernelRelease}, guest build ${r.guest.hash} (${r.guest.dir}) |`);
+  L.push(`| activity | ${r.deployment.cpuCores} vCPU, ${r.deployment.memGiB} GiB RAM, ${r.deployment.storageGiB} GiB storage; busybox bench image (lzo) |`);
+  L.push(`| load average at start | ${m.loadAvgAtStart.join(' ')} (the cores are shared) |`, '');
+  if (r.accel.accel === 'tcg') L.push('All guest-side figures are under TCG (software emulation): absolute times are many times those under KVM.', '');
+  L.push('## Results', '');
+  L.push('| figure | unit | median | p90 | min | max | floor (median) | ratio | target |', '|---|---|--:|--:|--:|--:|--:|--:|---|');
+  for (const f of r.figures) {
+    L.push(
+      `| ${f.title} | ${f.unit} | ${fmt(f.stats.median, f.unit)} | ${fmt(f.stats.p90, f.unit)} | ${fmt(f.stats.min, f.unit)} | ${fmt(f.stats.max, f.unit)} | ` +
+        `${f.floors[0] ? fmt(f.floors[0].stats.median, f.unit) : '–'} | **${ratioText(f)}** | ${targetText(f)} |`,
+    );
+  }
+  L.push('');
+  const extraFloors = r.figures.filter((f) => f.floors.length > 0);
+  if (extraFloors.length) {
+    L.push('### Floors', '');
+    L.push('| figure | floor | median | p90 | p99 | min | max | n |', '|---|---|--:|--:|--:|--:|--:|--:|');
+    for (const f of extraFloors) {
+      for (const fl of f.floors) {
+        const s = fl.stats;
+        L.push(`| ${f.id} | ${fl.label} | ${fmt(s.median, f.unit)} | ${fmt(s.p90, f.unit)} | ${fmt(s.p99, f.unit)} | ${fmt(s.min, f.unit)} | ${fmt(s.max, f.unit)} | ${s.n} |`);
+      }
+    }
+    L.push('');
+  }
+  const exec = r.figures.find((f) => f.id === 'exec-rtt');
+  if (exec) {
+    L.push(`Exec round trip: p50 ${fmt(exec.stats.median, 'ms')} ms, p99 ${fmt(exec.stats.p99, 'ms')} ms over ${exec.stats.n} runs` +
+      (exec.floors[0] ? `; in-guest floor p50 ${fmt(exec.floors[0].stats.median, 'ms')} ms, p99 ${fmt(exec.floors[0].stats.p99, 'ms')} ms.` : '.'), '');
+  }
+  for (const f of r.figures.filter((x) => x.breakdown?.length)) {
+    L.push(`### ${f.title}: breakdown`, '');
+    L.push(`| ${f.id === 'cold-start' ? 'phase (ms since deploy started)' : 'part'} | median | min | max |`, '|---|--:|--:|--:|');
+    for (const p of f.breakdown!) L.push(`| ${p.name} | ${fmt(p.stats.median, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.min, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.max, f.unit === 'MiB' ? 'MiB' : 'ms')} |`);
+    L.push('');
+  }
+  L.push('## Targets', '');
+  L.push('| target | status |', '|---|---|');
+  for (const t of TARGETS) {
+    const f = r.figures.find((x) => x.id === t.id);
+    const status = !f ? 'not measured in this run' : f.target ? `${f.target.met ? '**met**' : '**not met**'}: ${ratioText(f)}` : 'no floor measured';
+    L.push(`| ${t.text} | ${status} |`);
+  }
+  L.push('');
+  L.push('## What each figure and floor means', '');
+  for (const f of r.figures) {
+    L.push(`* **${f.title}** (\`${f.id}\`): ${meaning(f.id)}${f.notes?.length ? ` Notes: ${f.notes.join('; ')}.` : ''}`);
+  }
+  L.push('');
+  L.push('## Not measured', '');
+  if (r.skipped.length === 0) L.push('Everything listed above was measured in this run.');
+  for (const s of r.skipped) L.push(`* ${s.title} (\`${s.id}\`): ${s.why}`);
+  L.push('');
+  L.push('## KVM', '');
+  L.push('**Not measured yet.** The build machines expose a paravirtual `/dev/kvm` (`kvm_pvm`) on which ordinary guests hang, so every figure above is TCG. ' +
+    'Run `npm run bench` on a host with working KVM (the accelerator probe picks it) and put that run\'s table here.', '');
+  return L.join('\n');
+}
+
+export async function writeReport(r: BenchResults, file = REPORT_PATH): Promise<string> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, renderReport(r));
+  return file;
+}
+
+async function newestResults(): Promise<string> {
+  const files = (await fs.readdir(RESULTS_DIR)).filter((f) => f.endsWith('.json')).sort();
+  if (files.length === 0) throw new Error(`no results in ${RESULTS_DIR}: run npm run bench first`);
+  return path.join(RESULTS_DIR, files[files.length - 1]!);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  (async () => {
+    const file = process.argv[2] ?? (await newestResults());
+    const r = JSON.parse(await fs.readFile(file, 'utf8')) as BenchResults;
+    process.stdout.write(`${textTable(r)}\n`);
+    process.stderr.write(`report: ${await writeReport(r)} from ${file}\n`);
+  })().catch((err: unknown) => {
+    process.stderr.write(`report: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * stdout streaming: `dd if=/dev/zero bs=1M count=256` in the guest, every byte delivered to the host's output sink
+ * (counted, then dropped), timed on the host from exec to the exit notice: guest pipe -> init -> virtio-serial ->
+ * QEMU chardev socket -> GuestClient -> sink, under the credit flow control. (Not busybox `head -c`: it copies
+ * byte by byte through stdio, about 7 MB/s under TCG, and would measure itself.)
+ *
+ * Floor: the same bytes through a pipe inside the guest, `dd if=/dev/zero bs=1M count=256 | cat > /dev/null`,
+ * timed by the host minus an exec round trip (see timedInGuest; the guest-clock figure is the second floor).
+ */
+import type { BenchContext } from './lib/context.js';
+import { iterations } from './lib/context.js';
+import { makeFigure, type Figure } from './lib/results.js';
+import { mbPerSec } from './lib/stats.js';
+import { execBaseline, guestClocksource, runIn, timedInGuest, type BootedVm } from './lib/vm.js';
+
+export const STREAM_BYTES = 256 * 1024 * 1024;
+
+export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure[]> {
+  const n = iterations(ctx, 2, 5);
+  const a = vm.activity;
+  ctx.say(`stdout streaming: 1 warm-up + ${n} runs of ${STREAM_BYTES >> 20} MiB, alternating with the in-guest pipe`);
+  const mib = STREAM_BYTES >> 20;
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    const r = await runIn(a, ['/bin/dd', 'if=/dev/zero', 'bs=1M', `count=${mib}`], { countOnly: true });
+    const ms = performance.now() - t0;
+    if (r.code !== 0 || r.stdoutBytes !== STREAM_BYTES) throw new Error(`streaming: exit ${r.code}, ${r.stdoutBytes} of ${STREAM_BYTES} bytes arrived`);
+    return ms;
+  };
+  const pipe = (base: number): Promise<{ host: number; guest: number }> =>
+    timedInGuest(a, ['/bin/sh', '-c', `dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | cat > /dev/null`], base);
+  const base = await execBaseline(a);
+  await once();
+  await pipe(base);
+  const host: number[] = [];
+  const floor: number[] = [];
+  const floorGuest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    host.push(mbPerSec(STREAM_BYTES, await once()));
+    const p = await pipe(base);
+    floor.push(mbPerSec(STREAM_BYTES, p.host));
+    floorGuest.push(mbPerSec(STREAM_BYTES, p.guest));
+  }
+  const clock = await guestClocksource(a);
+  return [
+    makeFigure({
+      id: 'stdout-stream',
+      title: 'stdout streaming of 256 MiB to the host',
+      unit: 'MB/s',
+      better: 'higher',
+      samples: host,
+      floors: [
+        { label: 'the same bytes through a pipe inside the guest (dd | cat > /dev/null), host clock minus one exec round trip', samples: floor },
+        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: floorGuest },
+      ],
+      target: { text: 'at least 50 % of the in-guest pipe', bound: 'min', ratio: 0.5 },
+      notes: ['MB = 10^6 bytes; timed on the host from exec to the exit notice, all bytes counted; dd bs=1M writes 1 MiB at a time into the pipe'],
+    }),
+  ];
+}
