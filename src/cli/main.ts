@@ -9,12 +9,8 @@ import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { splitArgv, UsageError, type GlobalOptions } from './globals.js';
-import { deployCommand } from './deploy.js';
-import { packCommand } from './pack.js';
-import { offerTemplateCommand } from './offer-template.js';
-import { testCommand } from './test.js';
-import { startCommand } from './start.js';
-import { runCommand } from './run.js';
+// Subcommand modules are imported when their command runs: loading execa, protobuf, zod and the VM layer for
+// every invocation cost most of the CLI's start-up time (docs/benchmarks.md, Node cost).
 
 export const HELP = `Usage: ya-runtime-vm [global options] <command> [options]
 
@@ -103,19 +99,19 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
   let result: Promise<number> | undefined;
   switch (sub) {
     case 'deploy':
-      command('deploy').allowExcessArguments(true).argument('[args...]').action(() => void (result = deployCommand(ctx))).parse(args, { from: 'user' });
+      command('deploy').allowExcessArguments(true).argument('[args...]').action(() => void (result = import('./deploy.js').then((m) => m.deployCommand(ctx)))).parse(args, { from: 'user' });
       break;
     case 'offer-template':
-      command('offer-template').action(() => void (result = offerTemplateCommand(ctx))).parse(args, { from: 'user' });
+      command('offer-template').action(() => void (result = import('./offer-template.js').then((m) => m.offerTemplateCommand(ctx)))).parse(args, { from: 'user' });
       break;
     case 'test':
-      command('test').allowExcessArguments(true).argument('[args...]').action(() => void (result = testCommand(ctx))).parse(args, { from: 'user' });
+      command('test').allowExcessArguments(true).argument('[args...]').action(() => void (result = import('./test.js').then((m) => m.testCommand(ctx)))).parse(args, { from: 'user' });
       break;
     case 'start':
       command('start')
         .allowUnknownOption(true)
         .argument('[args...]', 'start arguments, e.g. start-entrypoint')
-        .action((a: string[]) => void (result = startCommand(ctx, a)))
+        .action((a: string[]) => void (result = import('./start.js').then((m) => m.startCommand(ctx, a))))
         .parse(args, { from: 'user' });
       break;
     case 'run':
@@ -123,11 +119,11 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
         .option('--entrypoint <path>', 'program to run (the rest are its arguments)')
         .argument('[cmd...]', 'command and arguments (after --)')
         .passThroughOptions(true)
-        .action((cmd: string[], o: { entrypoint?: string }) => void (result = runCommand(ctx, o.entrypoint, cmd)))
+        .action((cmd: string[], o: { entrypoint?: string }) => void (result = import('./run.js').then((m) => m.runCommand(ctx, o.entrypoint, cmd))))
         .parse(args, { from: 'user' });
       break;
     case 'pack':
-      result = packCommand(ctx, args, command('pack'));
+      result = import('./pack.js').then((m) => m.packCommand(ctx, args, command('pack')));
       break;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(sub)}`);
