@@ -39,11 +39,19 @@ export interface ActivityOptions {
   guestDir?: string;
   /** Bound on reaching the agent handshake (default 60 s under TCG, 15 s under KVM). */
   helloTimeoutMs?: number;
+  /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
+  signal?: AbortSignal;
 }
 
 export class BootError extends RuntimeError {}
 
-const GUEST_SHUTDOWN_MS = 4000;
+/** The whole guest part of a shutdown (SHUTDOWN reply + QEMU exit) must fit in the ExeUnit's ~5 s with the
+ * host teardown after it. */
+const GUEST_SHUTDOWN_MS = 2500;
+/** Bound on the mounts after the handshake (a wedged mount must not hang the boot). */
+const MOUNT_TIMEOUT_MS = 60_000;
+/** SIGTERM -> SIGKILL grace for QEMU and virtiofsd at teardown. */
+const STOP_GRACE_MS = 1000;
 
 export class Activity implements ActivityApi {
   private state: ActivityStatus['state'] = 'ready';
@@ -64,8 +72,7 @@ export class Activity implements ActivityApi {
       if (this.state !== 'stopping' && this.state !== 'stopped') {
         opts.log.error({ exit }, 'the VM ended unexpectedly');
         this.state = 'stopped';
-        guest.close();
-        void vm.stop().catch((err: unknown) => opts.log.error({ err }, 'teardown after VM exit failed'));
+        guest.close(); // vm.ts tears the helpers down itself when QEMU ends
       }
     });
   }
@@ -83,7 +90,7 @@ export class Activity implements ActivityApi {
         log.info({ attempt, accel: accel.accel, transport }, 'activity ready');
         return new Activity(opts, vm, guest, accel, transport, user);
       } catch (err) {
-        const retry = attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE';
+        const retry = attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;
         log.error({ err, attempt, retry }, 'boot attempt failed');
         if (!retry) throw err;
       }
@@ -150,13 +157,15 @@ export class Activity implements ActivityApi {
     const wasReady = this.state === 'ready';
     this.state = 'stopping';
     if (wasReady) {
-      const timer = new Promise<'timeout'>((r) => setTimeout(r, GUEST_SHUTDOWN_MS, 'timeout').unref());
-      const res = await Promise.race([this.guest.shutdown().then(() => 'ok' as const), timer]).catch((err: unknown) => {
-        log.warn({ err }, 'guest shutdown request failed');
-        return 'failed' as const;
-      });
-      if (res === 'ok') await Promise.race([this.vm.exited, new Promise((r) => setTimeout(r, GUEST_SHUTDOWN_MS).unref())]);
-      else log.warn({ res }, 'guest did not confirm shutdown; stopping QEMU');
+      // One deadline for the whole guest phase: SHUTDOWN's reply (init syncs) and QEMU's own exit.
+      const deadline = new Promise<'timeout'>((r) => setTimeout(r, GUEST_SHUTDOWN_MS, 'timeout').unref());
+      const res = await Promise.race([this.guest.shutdown().then(() => this.vm.exited).then(() => 'ok' as const), deadline]).catch(
+        (err: unknown) => {
+          log.warn({ err }, 'guest shutdown request failed');
+          return 'failed' as const;
+        },
+      );
+      if (res !== 'ok') log.warn({ res }, 'guest did not end the VM in time; stopping QEMU');
     }
     this.guest.close();
     await this.vm.stop();
@@ -185,14 +194,18 @@ async function chooseTransport(
 /** Resolves the image User; reads /etc/passwd and /etc/group from the image only when a name must be looked up. */
 async function imageUser(d: Deployment, log: Logger): Promise<ResolvedUser> {
   const user = d.config.user;
-  const needsFiles = user !== '' && !/^[0-9]+(:[0-9]+)?$/.test(user);
+  if (user === '') return resolveUser(user, undefined, undefined);
   const cat = async (file: string): Promise<string | undefined> => {
     const r = await execa('unsquashfs', ['-cat', d.image.path, file], { reject: false, timeout: 30_000, stdin: 'ignore' });
+    if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      throw new RuntimeError('TOOL_MISSING', 'unsquashfs not found (install squashfs-tools): needed to resolve the image User');
+    }
     if (r.exitCode !== 0) log.warn({ file, stderr: r.stderr }, 'cannot read a file from the image');
     return r.exitCode === 0 ? r.stdout : undefined;
   };
-  const passwd = needsFiles || /^[0-9]+$/.test(user) ? await cat('etc/passwd') : undefined;
-  const group = needsFiles && user.includes(':') ? await cat('etc/group') : undefined;
+  // passwd always (HOME, and a numeric uid's group); group only for a group name.
+  const passwd = await cat('etc/passwd');
+  const group = /:[^0-9]/.test(user) ? await cat('etc/group') : undefined;
   return resolveUser(user, passwd, group);
 }
 
@@ -236,6 +249,8 @@ async function bootOnce(
       ...(transport === 'virtiofs' ? { virtiofs: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
       ...(transport === '9p' ? { ninep: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
       ...(virtiofsd ? { virtiofsd } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      stopGraceMs: STOP_GRACE_MS,
     },
     log,
   );
@@ -248,22 +263,42 @@ async function bootOnce(
     throw new BootError(code, `${what}${tail ? `; last console lines: ${tail}` : ''}`, { cause: err });
   };
   const helloMs = opts.helloTimeoutMs ?? (accel.accel === 'kvm' ? 15_000 : 60_000);
-  const hello = await Promise.race([
-    guest.hello(),
-    vm.exited.then((e) => Promise.reject(new Error(`${e.description} before the guest agent answered`))),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the guest agent did not answer within ${helloMs / 1000} s`)), helloMs).unref()),
-  ]).catch((err: unknown) => fail('BOOT_NO_HANDSHAKE', `boot attempt ${attempt} failed: ${errorChain(err)}`, err));
+  const hello = await bounded(guest.hello(), vm, helloMs, 'the guest agent did not answer', opts.signal).catch((err: unknown) =>
+    fail('BOOT_NO_HANDSHAKE', `boot attempt ${attempt} failed: ${errorChain(err)}`, err),
+  );
   log.info({ hello }, 'guest agent connected');
   try {
-    await guest.mountRoot({
-      imageSerial: ROOTFS_SERIAL,
-      upperSerial: d.rootUpper.kind === 'disk' ? d.rootUpper.serial : '',
-      tmpfsSize: d.rootUpper.kind === 'tmpfs' ? d.rootUpper.sizeBytes : 0,
-      hostname: d.hostname,
-    });
-    for (const v of d.volumes) await guest.mount(volumeMount(v, transport));
+    const mounts = async (): Promise<void> => {
+      await guest.mountRoot({
+        imageSerial: ROOTFS_SERIAL,
+        upperSerial: d.rootUpper.kind === 'disk' ? d.rootUpper.serial : '',
+        tmpfsSize: d.rootUpper.kind === 'tmpfs' ? d.rootUpper.sizeBytes : 0,
+        hostname: d.hostname,
+      });
+      for (const v of d.volumes) await guest.mount(volumeMount(v, transport));
+    };
+    await bounded(mounts(), vm, MOUNT_TIMEOUT_MS, 'the guest did not finish its mounts', opts.signal);
   } catch (err) {
     return fail('BOOT_MOUNT_FAILED', `cannot set up the guest filesystem of ${d.image.path}: ${errorChain(err)}`, err);
   }
   return { vm, guest };
+}
+
+/** `step` raced against QEMU's exit, a time bound and the caller's abort signal (whichever comes first). */
+function bounded<T>(step: Promise<T>, vm: VmHandle, ms: number, what: string, signal: AbortSignal | undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  return Promise.race([
+    step,
+    vm.exited.then((e) => Promise.reject(new Error(`${e.description} while waiting: ${what}`))),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+      onAbort = () => reject(new Error('boot cancelled (the activity is shutting down)'));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }

@@ -3,7 +3,7 @@ import type { Context } from './main.js';
 import { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 
-export async function bootActivity(ctx: Context, deployment: Deployment, workdir: string): Promise<Activity> {
+export async function bootActivity(ctx: Context, deployment: Deployment, workdir: string, signal?: AbortSignal): Promise<Activity> {
   const g = ctx.globals;
   const activity = await Activity.boot({
     deployment,
@@ -13,6 +13,7 @@ export async function bootActivity(ctx: Context, deployment: Deployment, workdir
     volumes: g.volumes,
     ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
     ...(g.guestDir ? { guestDir: g.guestDir } : {}),
+    ...(signal ? { signal } : {}),
   });
   if (activity.accel.warning) process.stderr.write(`ya-runtime-vm: warning: ${activity.accel.warning}\n`);
   return activity;

@@ -15,7 +15,6 @@ import { gibToBytes } from '../deployment/sizes.js';
 import { writeDeployment } from '../deployment/store.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { createExt4Disk } from '../vm/disks.js';
-import { execa } from 'execa';
 
 export async function deployCommand(ctx: Context): Promise<number> {
   const d = await deploy(ctx);
@@ -52,10 +51,7 @@ export async function deploy(ctx: Context): Promise<Deployment> {
       if (st?.size === disk.size) continue;
       await mkdirTracked(path.dirname(disk.path), created);
       created.push(disk.path);
-      await createExt4Disk(disk.path, disk.size);
-      const pre = 'pre' in disk ? disk.pre : undefined;
-      // `preallocate` of a storage volume: reserve that many bytes now (fallocate keeps the file size).
-      if (pre) await execa('fallocate', ['-n', '-l', String(pre), disk.path]);
+      await createExt4Disk(disk.path, disk.size, 'pre' in disk && disk.pre ? { preallocateBytes: disk.pre } : {});
       ctx.log.info({ disk: disk.path, size: disk.size }, 'disk image created');
     }
     await writeDeployment(workdir, plan);

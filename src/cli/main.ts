@@ -90,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
 
 function command(name: string): Command {
   return new Command(name)
+    .helpOption(name === 'pack') // deploy/start args come from the ExeUnit or a requestor: never print help to stdout
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);

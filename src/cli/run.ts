@@ -36,6 +36,8 @@ async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promi
   try {
     client = await connectControl(socket, { log: ctx.log });
   } catch (err) {
+    // Only "nobody listens" means no live start; any other failure must not boot a second VM on the same disks.
+    if ((err as { code?: unknown }).code !== 'CONTROL_NOT_RUNNING') throw err;
     ctx.log.info({ err }, 'no live start for this workdir');
     return undefined;
   }
@@ -55,20 +57,15 @@ async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promi
 }
 
 async function runEphemeral(ctx: Context, workdir: string, spec: ExecSpec): Promise<number> {
-  let dir = workdir;
-  let temp: string | undefined;
-  let deployment = await readDeployment(workdir).catch(() => undefined);
-  if (!deployment || ctx.globals.taskPackage) {
-    if (!ctx.globals.taskPackage) {
-      throw new UsageError(`run: no running start and no deployment in ${workdir}; pass --task-package IMAGE to boot one`);
-    }
-    if (!ctx.globals.workdir) {
-      temp = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-run-'));
-      dir = temp;
-    }
-    deployment = await deploy({ ...ctx, globals: { ...ctx.globals, workdir: dir } });
+  const existing = ctx.globals.taskPackage ? undefined : await readDeployment(workdir).catch(() => undefined);
+  if (!existing && !ctx.globals.taskPackage) {
+    throw new UsageError(`run: no running start and no deployment in ${workdir}; pass --task-package IMAGE to boot one`);
   }
+  // Without --workdir, an image given with --task-package is deployed into a temporary folder, removed afterwards.
+  const temp = existing || ctx.globals.workdir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-run-'));
+  const dir = temp ?? workdir;
   try {
+    const deployment = existing ?? (await deploy({ ...ctx, globals: { ...ctx.globals, workdir: dir } }));
     const activity = await bootActivity(ctx, deployment, dir);
     const stop = (): void => void activity.shutdown();
     process.once('SIGINT', stop);

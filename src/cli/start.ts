@@ -29,10 +29,12 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
 
   let activity: Activity | undefined;
   let control: ControlServer | undefined;
-  const stopOnSignal = (): void => {
-    ctx.log.warn('signal received: shutting down');
-    process.stdin.destroy();
-    void (activity?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0));
+  const cancelBoot = new AbortController();
+  // SIGTERM/SIGINT (e.g. the provider stopping): cancel a boot in progress, tear the VM down, then exit.
+  const stopOnSignal = (sig: NodeJS.Signals): void => {
+    ctx.log.warn({ signal: sig }, 'signal received: shutting down');
+    cancelBoot.abort();
+    void Promise.allSettled([control?.close(), activity?.shutdown()]).finally(() => process.exit(0));
   };
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
@@ -40,8 +42,9 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
     input: process.stdin,
     output: process.stdout,
     log: ctx.log,
-    boot: async () => {
-      activity = await bootActivity(ctx, deployment, workdir);
+    boot: async (signal) => {
+      signal.addEventListener('abort', () => cancelBoot.abort(), { once: true });
+      activity = await bootActivity(ctx, deployment, workdir, cancelBoot.signal);
       control = await startControlServer({
         socketPath: path.join(workdir, CONTROL_SOCKET),
         activity,
@@ -56,7 +59,8 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
     ...(entrypoint ? { onStartEntrypoint: (a: ActivityApi) => startEntrypoint(ctx, a, deployment, workdir) } : {}),
   });
   await control?.close();
-  await activity?.shutdown();
+  // Normally a no-op (the service already shut the activity down and reported any failure in its code).
+  await activity?.shutdown().catch(() => undefined);
   ctx.log.info({ code }, 'service ended');
   return code;
 }
@@ -66,13 +70,19 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
   const activity = await bootActivity(ctx, deployment, workdir);
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
-  const control = await startControlServer({
-    socketPath: path.join(workdir, CONTROL_SOCKET),
-    activity,
-    log: ctx.log,
-    onShutdownRequested: () => resolveDone(),
-  });
-  if (entrypoint) await startEntrypoint(ctx, activity, deployment, workdir);
+  let control: ControlServer;
+  try {
+    control = await startControlServer({
+      socketPath: path.join(workdir, CONTROL_SOCKET),
+      activity,
+      log: ctx.log,
+      onShutdownRequested: () => resolveDone(),
+    });
+    if (entrypoint) await startEntrypoint(ctx, activity, deployment, workdir);
+  } catch (err) {
+    await activity.shutdown().catch((e: unknown) => ctx.log.error({ err: e }, 'shutdown after a failed start'));
+    throw err;
+  }
   const self = `ya-runtime-vm --workdir ${workdir}`;
   process.stdout.write(
     `VM ready (accelerator: ${activity.accel.accel}). Run commands in it with:\n` +
@@ -95,8 +105,12 @@ async function startEntrypoint(ctx: Context, activity: ActivityApi, d: Deploymen
   if (argv.length === 0) throw new RuntimeError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', { reply: 'bad-request' });
   const logFile = path.join(workdir, 'logs', 'entrypoint.log');
   const out = fs.createWriteStream(logFile, { flags: 'a' });
+  out.on('error', (err) => ctx.log.warn({ err, logFile }, 'entrypoint log not writable'));
   const write = (c: Uint8Array): Promise<void> => new Promise((resolve, reject) => out.write(c, (e) => (e ? reject(e) : resolve())));
-  const proc = await activity.exec({ bin: argv[0]!, argv }, { stdout: write, stderr: write });
+  const proc = await activity.exec({ bin: argv[0]!, argv }, { stdout: write, stderr: write }).catch((err: unknown) => {
+    out.end();
+    throw err;
+  });
   ctx.log.info({ pid: proc.pid, cmd: argv, logFile }, 'entrypoint started');
   proc.exit.then(
     (s) => ctx.log.info({ pid: proc.pid, exit: s }, 'entrypoint ended'),

@@ -5,6 +5,7 @@
  * hangs, even where /dev/kvm exists but cannot run guests: the accelerator probe is bounded too).
  */
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from './main.js';
@@ -22,7 +23,10 @@ export async function testCommand(ctx: Context): Promise<number> {
   let activity: Activity | undefined;
   const timer = setTimeout(() => {
     process.stderr.write(`ya-runtime-vm test: self-check did not finish within ${LIMIT_MS / 1000} s\n`);
-    void (activity?.shutdown() ?? Promise.resolve()).finally(() => process.exit(5));
+    void (activity?.shutdown() ?? Promise.resolve()).finally(() => {
+      fsSync.rmSync(dir, { recursive: true, force: true });
+      process.exit(5);
+    });
   }, LIMIT_MS);
   try {
     const image = await selfTestImage(dir);

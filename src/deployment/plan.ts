@@ -20,6 +20,8 @@ export const DEFAULTS = {
   storageBytes: 8 * 1024 ** 3,
 } as const;
 const MIN_MEM = 64 * 1024 ** 2;
+/** Disk images are whole 512-byte sectors (qemu-img rounds up): plan the real size so re-deploys can reuse them. */
+const sectors = (n: number): number => Math.ceil(n / 512) * 512;
 const MIN_DISK = 8 * 1024 ** 2;
 
 export interface PlanInput {
@@ -63,11 +65,11 @@ export function planDeployment(input: PlanInput): Deployment {
     kind: 'disk',
     path: path.join(input.workdir, 'disks', 'root-upper.img'),
     serial: 'upper-0',
-    sizeBytes: storageBytes,
+    sizeBytes: sectors(storageBytes),
   };
   const root = mounts.get('/');
   if (root?.kind === 'ram') rootUpper = { kind: 'tmpfs', sizeBytes: root.sizeBytes };
-  if (root?.kind === 'storage') rootUpper = { ...rootUpper, sizeBytes: root.sizeBytes };
+  if (root?.kind === 'storage') rootUpper = { ...rootUpper, sizeBytes: sectors(root.sizeBytes) };
   mounts.delete('/');
 
   const volumes: Volume[] = [...mounts.keys()].sort(byDepth).map((guestPath): Volume => {
@@ -85,7 +87,7 @@ export function planDeployment(input: PlanInput): Deployment {
         return {
           kind: 'storage',
           guestPath,
-          sizeBytes: m.sizeBytes,
+          sizeBytes: sectors(m.sizeBytes),
           diskPath: path.join(input.workdir, 'disks', `storage-${h}.img`),
           serial: `st-${h}`,
           ...(m.errors ? { errors: m.errors } : {}),

@@ -71,7 +71,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const comp = o.compression ?? 'lzo';
   try {
     const args = [rootfs, tmp, '-noappend', '-comp', comp, ...(o.progress ? [] : ['-quiet', '-no-progress'])];
-    await execa('mksquashfs', args, { stdio: o.progress ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'ignore', 'pipe'] }).catch((err: unknown) => {
+    // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
+    await execa('mksquashfs', args, { stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'] }).catch((err: unknown) => {
       const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').pop();
       throw new PackError('PACK_MKSQUASHFS', `pack: mksquashfs failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
     });

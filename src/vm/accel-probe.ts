@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { findSetpriv } from './supervisor.js';
 import type { Logger } from '../log.js';
 import { AccelError } from './errors.js';
 import { buildQemuArgs, type Accel } from './qemu-args.js';
@@ -116,7 +117,8 @@ export async function bootProbe(o: BootProbeOptions): Promise<Check> {
   const serial = args.indexOf('-serial');
   args[serial + 1] = 'stdio';
   const started = Date.now();
-  const r = await execa(o.qemuBinary ?? 'qemu-system-x86_64', args, {
+  // Under setpriv --pdeathsig like every QEMU we start: a probe that hangs must not outlive a SIGKILLed runtime.
+  const r = await execa(findSetpriv(), ['--pdeathsig', 'KILL', '--', o.qemuBinary ?? 'qemu-system-x86_64', ...args], {
     reject: false,
     timeout: timeoutMs,
     forceKillAfterDelay: 1000,

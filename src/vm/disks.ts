@@ -13,6 +13,8 @@ export interface Ext4DiskOptions {
   label?: string;
   /** Allocate the blocks now (`preallocation=falloc`) instead of a sparse file. */
   preallocate?: boolean;
+  /** Reserve this many bytes now (fallocate, keeping the file size): a `storage` volume's `preallocate`. */
+  preallocateBytes?: number;
   /** Bound on each tool (default 120 s). */
   timeoutMs?: number;
 }
@@ -41,6 +43,7 @@ export async function createExt4Disk(file: string, bytes: number, opts: Ext4Disk
   mkfs.push(file);
   try {
     await tool('mkfs.ext4', mkfs, file, timeout, 'e2fsprogs');
+    if (opts.preallocateBytes) await tool('fallocate', ['-n', '-l', String(opts.preallocateBytes), file], file, timeout, 'util-linux');
   } catch (err) {
     await fs.rm(file, { force: true });
     throw err;

@@ -50,7 +50,7 @@ export interface SupervisedChild {
 
 /** Where setpriv lives (util-linux); resolved once. */
 let setprivPath: string | undefined;
-function findSetpriv(): string {
+export function findSetpriv(): string {
   setprivPath ??= findExecutable('setpriv', { PATH: `${process.env['PATH'] ?? ''}:/usr/bin:/bin` });
   if (!setprivPath) throw new Error('setpriv not found in PATH: install util-linux (it ties helper processes to our lifetime)');
   return setprivPath;

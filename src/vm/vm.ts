@@ -138,7 +138,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       const same = (p: number): boolean => started.get(p) !== undefined && procStartTime(p) === started.get(p);
       if (qemu) await qemu.terminate(grace);
       agent?.destroy();
-      for (const h of helpers) await h.terminate(grace);
+      await Promise.all(helpers.map((h) => h.terminate(grace)));
       let lingering = await waitPidsGone(tracked, 2000, same);
       if (lingering.length > 0) {
         vlog.warn({ lingering }, 'descendants outlived their parents; sending SIGKILL');

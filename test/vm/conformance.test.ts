@@ -165,3 +165,19 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
     await finish(client, workdir, base);
   }
 });
+
+test('Shutdown while the VM is still booting cancels the boot and exits within the ExeUnit\'s 5 s', async () => {
+  const { client, workdir, base } = await spawnRuntime(testImage());
+  try {
+    const hello = client.request({ hello: { version: '0.1.0' } }).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const exit = await client.shutdown(5000);
+    assert.equal(exit.code, 0);
+    assert.ok(Date.now() - started < 5000);
+    await hello;
+    assert.deepEqual(await waitNoneAlive(workdir, 3000), []);
+  } finally {
+    await finish(client, workdir, base);
+  }
+});

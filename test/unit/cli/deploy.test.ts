@@ -41,6 +41,19 @@ test('deploy with the ExeUnit argv prints the deploy JSON only and lays out the 
   await fs.rm(path.dirname(path.dirname(path.dirname(path.dirname(wd)))), { recursive: true, force: true });
 });
 
+test('re-deploy reuses disks whose size is not a whole number of sectors (regression)', async () => {
+  const wd = await tmpWorkdir();
+  const args = ['--workdir', wd, '--task-package', TINY_GVMI, '--storage-gib', '0.3', '--volume-override', '{"/data":{"storage":{"size":"10.7 MB","preallocate":"1 MB"}}}', 'deploy', '--'];
+  assert.equal((await runCli(args)).code, 0);
+  const disks = (await fs.readdir(path.join(wd, 'disks'))).sort();
+  const before = await Promise.all(disks.map((d) => fs.stat(path.join(wd, 'disks', d))));
+  assert.ok(before.every((s) => s.size % 512 === 0));
+  assert.ok(before.some((s) => s.blocks * 512 >= 1e6), 'preallocated');
+  assert.equal((await runCli(args)).code, 0);
+  const after = await Promise.all(disks.map((d) => fs.stat(path.join(wd, 'disks', d))));
+  assert.deepEqual(after.map((s) => s.mtimeMs), before.map((s) => s.mtimeMs), 'disks were not recreated');
+});
+
 test('unknown global options are ignored, with or without a value', async () => {
   const wd = await tmpWorkdir();
   const r = await runCli(['--workdir', wd, '--some-runtime-arg', 'x', '--flag-only', '--k=v', '--task-package', TINY_GVMI, 'deploy', '--']);

@@ -29,3 +29,11 @@ test('--version, --help and an unknown command', async () => {
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown command "frobnicate"/);
 });
+
+test('start/deploy never print help on stdout, whatever args they get (stdout carries frames or JSON only)', async () => {
+  for (const cmd of ['start', 'deploy']) {
+    const r = await runCli(['--workdir', '/nonexistent-workdir', cmd, '--help']);
+    assert.equal(r.stdout, '', `${cmd} --help printed to stdout`);
+    assert.notEqual(r.code, 0);
+  }
+});
