@@ -6,21 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../../src/vm/guest-files.js';
 
-function findRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${start}`);
-    dir = up;
-  }
-  return dir;
-}
+import { REPO_ROOT, CLI } from '../../test/helpers/paths.js';
 
-export const REPO_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
-export const CLI = path.join(REPO_ROOT, 'bin', 'ya-runtime-vm');
+export { REPO_ROOT, CLI };
 export const BENCH_SRC = path.join(REPO_ROOT, 'bench');
 export const RESULTS_DIR = path.join(BENCH_SRC, 'results');
 export const REPORT_PATH = path.join(REPO_ROOT, 'docs', 'benchmarks.md');

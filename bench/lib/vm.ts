@@ -8,13 +8,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { Activity, type VolumeTransport } from '../../src/activity.js';
 import type { ExitStatus } from '../../src/activity-api.js';
-import { readDeployment } from '../../src/deployment/store.js';
 import type { Deployment } from '../../src/deployment/deployment.js';
 import { createLogger } from '../../src/log.js';
-import { CLI, REPO_ROOT } from './env.js';
+import { REPO_ROOT } from './env.js';
+import { deployTo } from '../../test/helpers/vm.js';
 
 export async function newWorkdir(tag: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), `yrvm-bench-${tag}-`));
@@ -25,15 +24,8 @@ export async function removeWorkdir(dir: string): Promise<void> {
 }
 
 /** `ya-runtime-vm --workdir W --task-package IMAGE <globals> deploy --`, as the ExeUnit runs it. */
-export async function deployCli(workdir: string, image: string, globals: string[]): Promise<Deployment> {
-  const r = await execa(process.execPath, [CLI, '--workdir', workdir, '--task-package', image, ...globals, 'deploy', '--'], {
-    cwd: workdir,
-    reject: false,
-    stdin: 'ignore',
-    timeout: 120_000,
-  });
-  if (r.exitCode !== 0) throw new Error(`deploy of ${image} failed (exit ${r.exitCode}): ${r.stderr}`);
-  return readDeployment(workdir);
+export function deployCli(workdir: string, image: string, globals: string[]): Promise<Deployment> {
+  return deployTo(workdir, image, globals);
 }
 
 export interface BootedVm {

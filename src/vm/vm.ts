@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { describeEarlyExit, describeEnd, VmStartError, VmStopError, type ChildEnd } from './errors.js';
 import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
-import { createShortPath, type ShortPath } from './short-path.js';
+import { createShortPath } from './short-path.js';
 import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
 import { defaultSandbox, findVirtiofsd, virtiofsdArgs, type VirtiofsdBinary, type VirtiofsdSandbox } from './virtiofsd.js';
 import { findExecutable, lastLines, tailFile } from './files.js';
