@@ -18,7 +18,7 @@ import { errorChain, type ReplyKind } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { ControlClosedError, ControlError, ControlRequestError, ControlSocketError } from './errors.js';
 import * as P from './protocol.js';
-import { bindablePath } from './socket-path.js';
+import { shortAddress } from './socket-path.js';
 import { connectionForSocket } from './transport.js';
 
 export interface RunIo {
@@ -59,7 +59,7 @@ interface Proc {
 }
 
 export async function connectControl(socketPath: string, opts: { log?: Logger } = {}): Promise<ControlClient> {
-  const address = bindablePath(socketPath);
+  const { address, release } = await shortAddress(socketPath);
   const socket = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect(address);
     s.once('error', reject);
@@ -72,7 +72,7 @@ export async function connectControl(socketPath: string, opts: { log?: Logger } 
       throw new ControlSocketError('CONTROL_NOT_RUNNING', `no running \`start\` for this workdir (nothing listens on ${socketPath})`, { cause: err });
     }
     throw new ControlSocketError('CONTROL_CONNECT', `cannot connect to control socket ${socketPath}: ${errorChain(err)}`, { cause: err });
-  });
+  }).finally(release);
   return new Client(socket, opts.log ?? silentLogger());
 }
 

@@ -17,7 +17,7 @@ import type { ActivityApi } from '../activity-api.js';
 import { errorChain } from '../errors.js';
 import { ControlSocketError } from './errors.js';
 import { ClientSession } from './session.js';
-import { bindablePath } from './socket-path.js';
+import { shortAddress } from './socket-path.js';
 
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -38,9 +38,6 @@ export interface ControlServer {
 
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const { socketPath, activity, log, onShutdownRequested } = opts;
-  const address = bindablePath(socketPath);
-  await removeStaleSocket(socketPath, address);
-
   const sessions = new Set<ClientSession>();
   const server = net.createServer((socket) => {
     const session = new ClientSession(socket, { activity, log, onShutdownRequested });
@@ -48,7 +45,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     void session.closed.then(() => sessions.delete(session));
     log.debug({ clients: sessions.size }, 'control: client connected');
   });
-  await listenPrivately(server, address, socketPath);
+  const { address, release } = await shortAddress(socketPath);
+  try {
+    await removeStaleSocket(socketPath, address);
+    await listenPrivately(server, address, socketPath);
+  } finally {
+    await release();
+  }
   fs.chmodSync(socketPath, 0o600);
   const inode = fs.statSync(socketPath).ino;
   log.info({ socket: socketPath }, 'control: serving');

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { ControlSocketPathError } from './errors.js';
+import { createShortPath } from '../vm/short-path.js';
 
 export const MAX_SOCKET_PATH_BYTES = 107;
 
@@ -22,4 +23,19 @@ export function bindablePath(socketPath: string, cwd: string = process.cwd()): s
     `control socket path is ${Buffer.byteLength(absolute)} bytes, over the unix socket limit of ` +
       `${MAX_SOCKET_PATH_BYTES}, and not reachable by a short relative path: ${absolute}`,
   );
+}
+
+/**
+ * A connectable/bindable address for `socketPath` for the duration of one bind or connect: `bindablePath` when it
+ * fits, else a short symlink to the socket's folder (src/vm/short-path.ts), released by the caller once the bind or
+ * connect is done (the socket file itself lives in the real folder).
+ */
+export async function shortAddress(socketPath: string): Promise<{ address: string; release: () => Promise<void> }> {
+  try {
+    return { address: bindablePath(socketPath), release: async () => {} };
+  } catch (err) {
+    if (!(err instanceof ControlSocketPathError)) throw err;
+    const short = await createShortPath(path.dirname(path.resolve(socketPath)));
+    return { address: short.socket(path.basename(socketPath)), release: () => short.dispose() };
+  }
 }
