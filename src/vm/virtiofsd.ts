@@ -97,7 +97,13 @@ export async function identifyVirtiofsd(file: string): Promise<VirtiofsdBinary> 
   const [help, version] = await Promise.all([ask(file, '--help'), ask(file, '--version')]);
   const kind = detectVirtiofsdKind(help, version);
   if (!kind) {
-    throw new VirtiofsdError('VIRTIOFSD_UNKNOWN', `${file} is neither QEMU's C virtiofsd nor the Rust virtiofsd (its --help lists neither -o source= nor --shared-dir)`);
+    const said = `${help}\n${version}`.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+    // QEMU's C virtiofsd cannot run unprivileged: it fails before printing anything ("setgroups() failed ...").
+    const why = /setgroups|not permitted/i.test(said) ? ' (it needs root: QEMU\'s C virtiofsd cannot run unprivileged)' : '';
+    throw new VirtiofsdError(
+      'VIRTIOFSD_UNKNOWN',
+      `${file} is not a usable virtiofsd${why}: its --help lists neither -o source= nor --shared-dir${said ? `, it said: ${said}` : ''}`,
+    );
   }
   const line = version.split('\n').find((l) => l.trim() !== '') ?? '';
   return { path: file, kind, version: line.trim() };

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { detectVirtiofsdKind, virtiofsdArgs, virtiofsdSearchPath, findVirtiofsd } from '../../../src/vm/virtiofsd.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { detectVirtiofsdKind, virtiofsdArgs, virtiofsdSearchPath, findVirtiofsd, identifyVirtiofsd } from '../../../src/vm/virtiofsd.js';
 import { VirtiofsdError } from '../../../src/vm/errors.js';
 
 const C_HELP = `usage: /usr/lib/qemu/virtiofsd [options]
@@ -52,5 +55,23 @@ describe('finding virtiofsd', () => {
   });
   it('names the missing explicit path', async () => {
     await assert.rejects(findVirtiofsd({ explicitPath: '/nonexistent/virtiofsd' }), (e: VirtiofsdError) => e.code === 'VIRTIOFSD_NOT_FOUND' && e.message.includes('/nonexistent/virtiofsd'));
+  });
+});
+
+describe('identifyVirtiofsd', () => {
+  it('says that QEMU\'s C virtiofsd needs root when it fails unprivileged', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfsd-'));
+    const fake = path.join(dir, 'virtiofsd');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "setgroups() failed with error=1:Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    try {
+      await assert.rejects(identifyVirtiofsd(fake), (err: unknown) => {
+        assert.ok(err instanceof VirtiofsdError);
+        assert.match(err.message, /it needs root/);
+        assert.match(err.message, /setgroups\(\) failed/);
+        return true;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
