@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -6,9 +6,15 @@ import path from 'node:path';
 import { runCli, parseFromFirstBrace } from '../../helpers/cli.js';
 import { TINY_GVMI } from '../../helpers/paths.js';
 
+const bases: string[] = [];
+after(async () => {
+  for (const b of bases) await fs.rm(b, { recursive: true, force: true });
+});
+
 async function tmpWorkdir(): Promise<string> {
   // Provider workdirs are long: <data>/exe-unit/work/<64 hex>/<32 hex>.
   const base = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-deploy-'));
+  bases.push(base);
   const wd = path.join(base, 'exe-unit', 'work', 'a'.repeat(64), 'b'.repeat(32));
   await fs.mkdir(wd, { recursive: true });
   return wd;
@@ -38,7 +44,6 @@ test('deploy with the ExeUnit argv prints the deploy JSON only and lays out the 
   const again = await runCli(args, { cwd: wd });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(parseFromFirstBrace(again.stdout), out);
-  await fs.rm(path.dirname(path.dirname(path.dirname(path.dirname(wd)))), { recursive: true, force: true });
 });
 
 test('re-deploy reuses disks whose size is not a whole number of sectors (regression)', async () => {
