@@ -125,7 +125,14 @@ export class Activity implements ActivityApi {
     }
     const pid = proc.procId;
     this.running.set(pid, proc);
-    const exit = proc.exit.finally(() => this.running.delete(pid));
+    const exit = proc.exit
+      .catch(async (err: unknown) => {
+        // The channel ended under the process: say why the VM ended when we know (QEMU exit, virtiofsd death).
+        const ended = await Promise.race([this.vm.exited, new Promise<undefined>((r) => void setTimeout(() => r(undefined), 2000).unref())]);
+        if (!ended || this.state === 'stopping') throw err;
+        throw new RuntimeError('VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
+      })
+      .finally(() => this.running.delete(pid));
     exit.catch(() => undefined);
     return {
       pid,

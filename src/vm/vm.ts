@@ -238,8 +238,11 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   }
 
   const q = qemu;
+  /** Set when a helper died under a running VM (the reason the VM was then stopped). */
+  let helperFailure: string | undefined;
   const exited: Promise<VmExit> = q.ended.then(async (end) => {
-    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested, description: `QEMU ${describeEnd(end)}` };
+    const description = helperFailure ? `${helperFailure}, so the VM was stopped` : `QEMU ${describeEnd(end)}`;
+    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested && !helperFailure, description };
     const qemuSaid = lastLines(await tailFile(q.logPath, 16 * 1024), 1)[0];
     const consoleLine = lastLines(await tailFile(consoleLogPath, 16 * 1024), 1)[0];
     if (qemuSaid) exit.qemuSaid = qemuSaid;
@@ -249,9 +252,15 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     stop().catch((err: unknown) => vlog.error({ err }, 'teardown after QEMU exit'));
     return exit;
   });
+  // A virtiofsd that dies under a running VM leaves its volume's FUSE requests unanswered for ever: every guest
+  // process touching the volume would hang. vhost-user-fs cannot reconnect, so the VM is stopped and the failure
+  // reported (running commands end with an error naming it) instead.
   for (const h of helpers) {
     void h.ended.then((end) => {
-      if (!stopRequested) vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ${describeEnd(end)} while the VM runs`);
+      if (stopRequested) return;
+      helperFailure = `${h.name} ${describeEnd(end)} while the VM ran`;
+      vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${helperFailure}; stopping the VM`);
+      stop().catch((err: unknown) => vlog.error({ err }, 'teardown after a helper died'));
     });
   }
   cfg.signal?.addEventListener('abort', () => void stop().catch(() => undefined), { once: true });

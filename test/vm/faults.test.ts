@@ -95,3 +95,19 @@ test('operator mode state: status over the shutdown path leaves no sockets', asy
   assert.deepEqual(run.filter((f) => f.endsWith('.sock')), []);
   await vm.dispose();
 });
+
+test('virtiofsd dying mid-command: the command ends with an error naming it, nothing hangs, nothing is left', async () => {
+  const vm = await bootTestVm();
+  try {
+    const proc = await vm.activity.exec(
+      { bin: '/bin/sh', argv: ['/bin/sh', '-c', 'while true; do ls /golem/input > /dev/null; sleep 0.1; done'] },
+      { stdout: async () => {}, stderr: async () => {} },
+    );
+    for (const l of liveVmProcesses(vm.workdir).filter((x) => x.includes('virtiofsd'))) process.kill(Number(l.split(':')[0]), 'SIGKILL');
+    await assert.rejects(proc.exit, /virtiofsd-\d .*while the VM ran, so the VM was stopped/);
+    await assert.rejects(vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} }), /stopped/);
+    assert.deepEqual(await waitNoneAlive(vm.workdir, 5000), []);
+  } finally {
+    await vm.dispose();
+  }
+});
