@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { bootTestVm, run, sh, testImage, type TestVm } from '../helpers/vm.js';
 
 let vm: TestVm;
@@ -135,6 +136,20 @@ test('pids are unique and never reused', async () => {
     pids.add(p.pid);
     await p.exit;
   }
+});
+
+test('many commands in a row leak no fds, memory or processes (host and guest)', async () => {
+  const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+  const guestState = async (): Promise<string> => (await sh(vm.activity, "ps -o args | grep -vc '^\\['; ls /proc/1/fd | wc -l")).stdout.toString(); // user processes (not kernel threads), init's fds
+  for (let i = 0; i < 20; i++) await run(vm.activity, ['true']);
+  const hostBefore = fds();
+  const guestBefore = await guestState();
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 300; i++) assert.equal((await run(vm.activity, ['true'])).code, 0);
+  assert.ok(fds() <= hostBefore + 2, `host fds ${hostBefore} -> ${fds()}`);
+  assert.equal(await guestState(), guestBefore, 'guest process count and init fds unchanged');
+  global.gc?.();
+  assert.ok(process.memoryUsage().heapUsed < heapBefore + 32 * 1024 * 1024, 'heap did not grow by 32 MiB over 300 commands');
 });
 
 test('processes run as the image User', async () => {
