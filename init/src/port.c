@@ -4,6 +4,7 @@
  * Kernel quirk (drivers/char/virtio_console.c): while no host is connected to the port's chardev, read() returns
  * 0 and poll() reports POLLHUP, and write() blocks (or EAGAIN). So POLLHUP during a write means the host went away.
  */
+#define _GNU_SOURCE /* splice */
 #include "port.h"
 #include "log.h"
 #include "util.h"
@@ -90,6 +91,31 @@ int port_write_all(const void *buf, size_t n, int timeout_ms)
 			return fail("poll host port");
 		if (r > 0 && !(pfd.revents & POLLOUT) && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
 			return fail_msg(EPIPE, "write to host port: host disconnected");
+	}
+	return 0;
+}
+
+int port_splice_all(int from, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t s = splice(from, NULL, g_port_fd, NULL, n - done, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (s > 0) {
+			done += (size_t)s;
+			continue;
+		}
+		if (s < 0 && errno == EINTR)
+			continue;
+		if (s < 0 && errno == EAGAIN) {
+			/* The data is in the pipe already, so the port is full: wait for the host to read. */
+			struct pollfd pfd = { .fd = g_port_fd, .events = POLLOUT };
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				die("poll host port: %s", strerror(errno));
+			continue;
+		}
+		if (done == 0)
+			return fail(s < 0 ? "splice to host port" : "splice to host port: no data");
+		die("splice to host port after %zu of %zu bytes: %s", done, n, s < 0 ? strerror(errno) : "no data");
 	}
 	return 0;
 }

@@ -23,6 +23,11 @@ int port_open(const char *name, int timeout_ms);
 /* Write n bytes; timeout_ms < 0 waits forever. Returns 0, or -1 (logged) when the host is gone or time ran out. */
 int port_write_all(const void *buf, size_t n, int timeout_ms);
 
+/* Moves exactly n bytes that are already in pipe `from` to the port with splice(2) (no copy through user space;
+ * virtio_console takes the pipe's pages as they are). Returns 0, or -1 when splice is refused before any byte
+ * moved (the caller then copies); a failure after some bytes moved would break the frame, so it is fatal. */
+int port_splice_all(int from, size_t n);
+
 /* Encode and send one message; dies if the channel is broken. */
 void port_send(const struct proto_msg *m);
 void port_send_ok(uint32_t id);
