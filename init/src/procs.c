@@ -254,6 +254,16 @@ void procs_credit(const struct proto_msg *m)
 	}
 }
 
+/* n output bytes were sent: at 0 credit both pipes leave the epoll set until the host grants more. */
+static void spend_credit(struct proc *p, size_t n)
+{
+	p->credit -= (uint64_t)n;
+	if (p->credit == 0) {
+		arm(p, 1, 0);
+		arm(p, 2, 0);
+	}
+}
+
 static void read_output(struct proc *p, int i)
 {
 	size_t want = p->credit < PROTO_MAX_OUTPUT ? (size_t)p->credit : PROTO_MAX_OUTPUT;
@@ -271,11 +281,7 @@ static void read_output(struct proc *p, int i)
 		proto_encode_output_head(head, p->id, (uint8_t)i, (uint32_t)n);
 		port_send_frame(head, sizeof head);
 		if (port_splice_all(p->fd[i], n) == 0) {
-			p->credit -= (uint64_t)n;
-			if (p->credit == 0) {
-				arm(p, 1, 0);
-				arm(p, 2, 0);
-			}
+			spend_credit(p, n);
 			return;
 		}
 		/* splice refused before moving anything: the header is out, so its n bytes must follow by copy. */
@@ -292,11 +298,7 @@ static void read_output(struct proc *p, int i)
 				die("read %zu announced bytes of process %u: %s", n, p->id, r < 0 ? strerror(errno) : "EOF");
 		}
 		port_send_frame(g_outbuf, n);
-		p->credit -= (uint64_t)n;
-		if (p->credit == 0) {
-			arm(p, 1, 0);
-			arm(p, 2, 0);
-		}
+		spend_credit(p, n);
 		return;
 	}
 	ssize_t r = read(p->fd[i], g_outbuf + PROTO_OUTPUT_HEAD, want);
@@ -310,11 +312,7 @@ static void read_output(struct proc *p, int i)
 		return;
 	}
 	port_send_frame(g_outbuf, proto_encode_output_head(g_outbuf, p->id, (uint8_t)i, (uint32_t)r));
-	p->credit -= (uint64_t)r;
-	if (p->credit == 0) {
-		arm(p, 1, 0);
-		arm(p, 2, 0);
-	}
+	spend_credit(p, (size_t)r);
 }
 
 void procs_event(struct watch *w, uint32_t events)
