@@ -19,7 +19,8 @@ import type { BenchContext } from './lib/context.js';
 import { iterations } from './lib/context.js';
 import { makeFigure, type Figure } from './lib/results.js';
 import { summarize } from './lib/stats.js';
-import { deployCli, logTime, newWorkdir, removeWorkdir, runIn } from './lib/vm.js';
+import { logTime, newWorkdir, removeWorkdir, runIn } from './lib/vm.js';
+import { deployTo } from '../test/helpers/vm.js';
 
 interface ColdRun {
   total: number;
@@ -32,9 +33,9 @@ interface ColdRun {
   shutdown: number;
 }
 
-/** Wall ms of one floor boot: QEMU + kernel + floor-init (reboots at once). */
-export async function floorBoot(ctx: BenchContext, extraCmdline: string[] = []): Promise<number> {
-  const args = buildQemuArgs({
+/** QEMU argv of the floor VM: the activity's QEMU settings booting floor-init instead of our init. */
+export function floorQemuArgs(ctx: BenchContext, extraCmdline: string[] = []): string[] {
+  return buildQemuArgs({
     accel: ctx.accel,
     cpus: ctx.cpus,
     memBytes: ctx.memBytes,
@@ -42,6 +43,11 @@ export async function floorBoot(ctx: BenchContext, extraCmdline: string[] = []):
     initrdPath: ctx.art.floorInitramfs,
     cmdlineExtra: extraCmdline,
   });
+}
+
+/** Wall ms of one floor boot: QEMU + kernel + floor-init (reboots at once). */
+export async function floorBoot(ctx: BenchContext, extraCmdline: string[] = []): Promise<number> {
+  const args = floorQemuArgs(ctx, extraCmdline);
   const t0 = performance.now();
   const r = await execa('qemu-system-x86_64', args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   const ms = performance.now() - t0;
@@ -55,7 +61,7 @@ async function coldOnce(ctx: BenchContext): Promise<ColdRun> {
   let activity: Activity | undefined;
   try {
     const t0 = Date.now();
-    const deployment = await deployCli(workdir, ctx.art.benchImage, ctx.deployGlobals);
+    const deployment = await deployTo(workdir, ctx.art.benchImage, ctx.deployGlobals);
     const tDeployed = Date.now();
     // startVm creates logs/ itself; making it first lets us watch for the console's first byte.
     const logs = path.join(workdir, 'logs');

@@ -10,11 +10,11 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { ExeUnitClient } from '../test/helpers/exeunit-client.js';
-import { buildQemuArgs } from '../src/vm/qemu-args.js';
 import type { BenchContext } from './lib/context.js';
-import { floorBoot } from './cold-start.js';
+import { floorBoot, floorQemuArgs } from './cold-start.js';
 import { makeFigure, type Figure } from './lib/results.js';
-import { deployCli, newWorkdir, procMem, processesOf, removeWorkdir, sleep, type ProcMem } from './lib/vm.js';
+import { newWorkdir, procMem, processesOf, removeWorkdir, sleep, type ProcMem } from './lib/vm.js';
+import { deployTo } from '../test/helpers/vm.js';
 
 const SETTLE_MS = 3000;
 const SAMPLES = 3;
@@ -28,7 +28,7 @@ async function startActivities(ctx: BenchContext, count: number): Promise<{ list
   const list: Started[] = [];
   for (let i = 0; i < count; i++) {
     const workdir = await newWorkdir('mem');
-    await deployCli(workdir, ctx.art.benchImage, ctx.deployGlobals);
+    await deployTo(workdir, ctx.art.benchImage, ctx.deployGlobals);
     list.push({ workdir, client: ExeUnitClient.spawn({ workdir, globalArgs: ['--workdir', workdir] }) });
   }
   const t0 = performance.now();
@@ -77,14 +77,7 @@ function byKind(procs: ProcMem[], per: number): { name: string; samples: number[
 
 /** Idle floor: a VM whose init sleeps + an idle Node; PSS/RSS totals in MiB. */
 async function floorMemory(ctx: BenchContext): Promise<{ pss: number[]; rss: number[] }> {
-  const args = buildQemuArgs({
-    accel: ctx.accel,
-    cpus: ctx.cpus,
-    memBytes: ctx.memBytes,
-    kernelPath: ctx.guest.kernel,
-    initrdPath: ctx.art.floorInitramfs,
-    cmdlineExtra: ['ybench_idle=1'],
-  });
+  const args = floorQemuArgs(ctx, ['ybench_idle=1']);
   const procs: ResultPromise[] = [
     execa('qemu-system-x86_64', args, { reject: false, stdin: 'ignore' }),
     execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' }),

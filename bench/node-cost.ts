@@ -11,7 +11,8 @@ import type { BenchContext } from './lib/context.js';
 import { iterations } from './lib/context.js';
 import { CLI } from './lib/env.js';
 import { makeFigure, type Figure } from './lib/results.js';
-import { deployCli, newWorkdir, removeWorkdir } from './lib/vm.js';
+import { newWorkdir, removeWorkdir } from './lib/vm.js';
+import { deployTo } from '../test/helpers/vm.js';
 
 async function wall(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -37,7 +38,7 @@ export async function nodeCost(ctx: BenchContext): Promise<Figure[]> {
   const deployOnce = async (): Promise<number> => {
     const w = await newWorkdir('deploy');
     try {
-      return await wall(() => deployCli(w, img, ctx.deployGlobals));
+      return await wall(() => deployTo(w, img, ctx.deployGlobals));
     } finally {
       await removeWorkdir(w);
     }

@@ -23,11 +23,6 @@ export async function removeWorkdir(dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
 }
 
-/** `ya-runtime-vm --workdir W --task-package IMAGE <globals> deploy --`, as the ExeUnit runs it. */
-export function deployCli(workdir: string, image: string, globals: string[]): Promise<Deployment> {
-  return deployTo(workdir, image, globals);
-}
-
 export interface BootedVm {
   activity: Activity;
   workdir: string;
@@ -38,7 +33,7 @@ export interface BootedVm {
 export async function bootVm(image: string, globals: string[], opts: { volumes?: VolumeTransport; tag: string }): Promise<BootedVm> {
   const workdir = await newWorkdir(opts.tag);
   try {
-    const deployment = await deployCli(workdir, image, globals);
+    const deployment = await deployTo(workdir, image, globals);
     const log = createLogger({ workdir });
     const activity = await Activity.boot({ deployment, workdir, log, accel: 'auto', ...(opts.volumes ? { volumes: opts.volumes } : {}) });
     return {
