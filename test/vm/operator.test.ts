@@ -11,8 +11,15 @@ import { deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.j
 test('start on a terminal: prints how to run commands, serves run, Ctrl-C stops the VM', async () => {
   const { workdir, base } = await longWorkdir();
   await deployTo(workdir, testImage());
-  const cmd = `${process.execPath} ${CLI} --workdir ${workdir} start`;
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: workdir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const cmd = `exec ${process.execPath} ${CLI} --workdir ${workdir} start`;
+  // `script` runs the command through $SHELL. Pin it to /bin/sh (dash on Debian, as in CI) so the test is the same
+  // everywhere; the command is exec'd so the runtime itself is the terminal's foreground process, as when an operator
+  // types it. Without exec, dash stays in front, dies of the Ctrl-C, and `script -e` reports 130 (CI saw that).
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    cwd: workdir,
+    env: { ...process.env, SHELL: '/bin/sh' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let screen = '';
   child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
   child.stderr.on('data', (c: Buffer) => (screen += c.toString()));
