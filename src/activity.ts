@@ -166,6 +166,7 @@ export class Activity implements ActivityApi {
     if (wasReady) {
       // One deadline for the whole guest phase: SHUTDOWN's reply (init syncs) and QEMU's own exit.
       const deadline = new Promise<'timeout'>((r) => setTimeout(r, GUEST_SHUTDOWN_MS, 'timeout').unref());
+      this.vm.guestStopping();
       const res = await Promise.race([this.guest.shutdown().then(() => this.vm.exited).then(() => 'ok' as const), deadline]).catch(
         (err: unknown) => {
           log.warn({ err }, 'guest shutdown request failed');

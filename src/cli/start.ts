@@ -17,6 +17,7 @@ import type { ActivityApi } from '../activity-api.js';
 import type { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { RuntimeError } from '../errors.js';
+import { takeStopKeys } from './terminal.js';
 
 export const CONTROL_SOCKET = 'control.sock';
 
@@ -90,10 +91,13 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
       `Host volumes: ${deployment.volumes.filter((v) => v.kind === 'host').map((v) => `${v.guestPath} = ${v.hostPath}`).join(', ') || 'none'}\n` +
       `Press Ctrl-C to stop the VM.\n`,
   );
-  process.once('SIGINT', resolveDone);
+  const giveTerminalBack = takeStopKeys(process.stdin, resolveDone);
+  process.once('SIGINT', resolveDone); // e.g. `kill -INT`; a typed Ctrl-C arrives as a key (terminal.ts)
   process.once('SIGTERM', resolveDone);
+  process.once('SIGHUP', resolveDone);
   activity.vmExited.then(resolveDone, resolveDone);
   await done;
+  giveTerminalBack();
   process.stderr.write('Stopping the VM ...\n');
   await control.close();
   await activity.shutdown();

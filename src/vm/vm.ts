@@ -100,6 +100,11 @@ export interface VmHandle {
   pids(): number[];
   /** Tears everything down (see the header). Idempotent; rejects with VmStopError if a process outlived SIGKILL. */
   stop(): Promise<void>;
+  /**
+   * Says the guest was asked to power off. From then on a virtiofsd that ends is expected (the C one exits once
+   * the guest unmounts its share), not a failure that stops the VM under the guest's final sync.
+   */
+  guestStopping(): void;
   /** The last `n` lines of the serial console. */
   consoleTail(n: number): Promise<string>;
   readonly consoleLogPath: string;
@@ -240,6 +245,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   const q = qemu;
   /** Set when a helper died under a running VM (the reason the VM was then stopped). */
   let helperFailure: string | undefined;
+  let guestStopping = false;
   const exited: Promise<VmExit> = q.ended.then(async (end) => {
     const description = helperFailure ? `${helperFailure}, so the VM was stopped` : `QEMU ${describeEnd(end)}`;
     const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested && !helperFailure, description };
@@ -258,6 +264,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   for (const h of helpers) {
     void h.ended.then((end) => {
       if (stopRequested) return;
+      if (guestStopping) return void vlog.info({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ended during the guest's shutdown`);
       helperFailure = `${h.name} ${describeEnd(end)} while the VM ran`;
       vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${helperFailure}; stopping the VM`);
       stop().catch((err: unknown) => vlog.error({ err }, 'teardown after a helper died'));
@@ -276,6 +283,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     consoleLogPath,
     pids: () => [q, ...helpers].filter((c) => c.running()).map((c) => c.pid),
     stop,
+    guestStopping: () => void (guestStopping = true),
     consoleTail: async (n: number) => lastLines(await tailFile(consoleLogPath, 64 * 1024), n).join('\n'),
   };
 }

@@ -34,6 +34,12 @@ test('start on a terminal: prints how to run commands, serves run, Ctrl-C stops 
     assert.equal(r.stdout, 'via-control\n');
     child.stdin.write('\x03'); // Ctrl-C on the terminal
     assert.equal(await exited, 0, screen);
+    assert.match(screen, /Stopping the VM/);
+    // The runtime stopped the guest in order: the terminal did not signal QEMU and virtiofsd (our process group).
+    const qemuLog = await fs.readFile(`${workdir}/logs/qemu.log`, 'utf8').catch(() => '');
+    assert.doesNotMatch(qemuLog, /terminating on signal/, qemuLog);
+    const runtimeLog = await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8');
+    assert.doesNotMatch(runtimeLog, /stopping the VM/, 'a helper died under the VM');
     assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
     await assert.rejects(fs.stat(`${workdir}/control.sock`), /ENOENT/);
   } finally {
