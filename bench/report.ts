@@ -54,7 +54,7 @@ export function textTable(r: BenchResults): string {
 /** What each figure and its floor mean (keyed by figure id; 9p shares the virtio-fs text). */
 const MEANING: Record<string, string> = {
   'cold-start':
-    'Wall time from running `ya-runtime-vm deploy` (a separate Node process, as the ExeUnit runs it) through `Activity.boot` (virtiofsd and QEMU spawned, guest agent HELLO, root and volume mounts) to the exit of the first `/bin/true`. ' +
+    'Wall time from running `ya-runtime-vm deploy` (a Node process, as the ExeUnit runs it), then `ya-runtime-vm start` spawned as the ExeUnit spawns it (a second Node process: virtiofsd and QEMU spawned, guest agent HELLO, root and volume mounts, Hello answered on stdout), to the exit event of the first `/bin/true` sent as RunProcess. Runs before 2026-11-27 07:00 UTC booted the activity inside the bench process instead of spawning `start`, so they left out the second Node process start-up. ' +
     'Floor: the same QEMU command line (machine, memory, vCPUs, accelerator, kernel, `-sandbox`) booting a trivial static init from its own gzip initramfs that reboots at once (bench/guest/floor-init.c); spawn to QEMU exit. Runs alternate with floor runs.',
   'exec-rtt':
     'One `Activity.exec` of `/bin/true` in an already running VM until its exit is reported (host → agent over virtio-serial → fork/exec in the guest → exit notice after both pipes closed → host), 200 sequential runs (50 with --quick). ' +

@@ -62,7 +62,7 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
   await control?.close();
   // Normally a no-op (the service already shut the activity down and reported any failure in its code).
   await activity?.shutdown().catch(() => undefined);
-  ctx.log.info({ code }, 'service ended');
+  ctx.log.info({ code }, 'start: exiting');
   return code;
 }
 

@@ -19,7 +19,7 @@
  * naming the field.
  */
 import { ErrorCodes, NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import { z } from 'zod';
+import * as z from '../schema.js';
 import type { ActivityStatus } from '../activity-api.js';
 
 /** Largest JSON-RPC body either end accepts (checked from the header, before the body is buffered). */
@@ -40,15 +40,15 @@ export const ControlErrorCodes = {
 } as const;
 export type ControlErrorCode = (typeof ControlErrorCodes)[keyof typeof ControlErrorCodes];
 
-const pid = z.number().int().positive();
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+const pid = z.int().check(z.positive());
+const base64 = z.string().check(z.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64'));
 
 export const RunParamsSchema = z.strictObject({
-  bin: z.string().min(1),
+  bin: z.string().check(z.minLength(1)),
   argv: z.array(z.string()),
-  workDir: z.string().optional(),
-  env: z.array(z.string().regex(/^[^=]+=/, 'expected K=V')).optional(),
-  stdin: z.boolean().optional(),
+  workDir: z.optional(z.string()),
+  env: z.optional(z.array(z.string().check(z.regex(/^[^=]+=/, 'expected K=V')))),
+  stdin: z.optional(z.boolean()),
 });
 export type RunParams = z.infer<typeof RunParamsSchema>;
 export interface RunResult {
@@ -62,11 +62,11 @@ export const CloseStdinParamsSchema = z.strictObject({ pid });
 export type CloseStdinParams = z.infer<typeof CloseStdinParamsSchema>;
 
 /** `signal` is a Linux signal number (1…64); the client turns names into numbers. */
-export const KillParamsSchema = z.strictObject({ pid, signal: z.number().int().min(1).max(64) });
+export const KillParamsSchema = z.strictObject({ pid, signal: z.int().check(z.gte(1), z.lte(64)) });
 export type KillParams = z.infer<typeof KillParamsSchema>;
 
 /** `status` and `shutdown` take no params; an empty object is accepted too. */
-export const NoParamsSchema = z.strictObject({}).nullish();
+export const NoParamsSchema = z.nullish(z.strictObject({}));
 
 export const OutputParamsSchema = z.strictObject({ pid, fd: z.union([z.literal(1), z.literal(2)]), data: base64 });
 export type OutputParams = z.infer<typeof OutputParamsSchema>;
@@ -74,10 +74,10 @@ export type OutputParams = z.infer<typeof OutputParamsSchema>;
 export const ExitParamsSchema = z.strictObject({
   pid,
   /** Exit status (128+N after signal N); -1 when there is none because of `error`. */
-  code: z.number().int(),
-  signal: z.number().int().nullable(),
+  code: z.int(),
+  signal: z.nullable(z.int()),
   /** Set when the process did not end normally (e.g. the VM died while it ran): the error chain. */
-  error: z.string().optional(),
+  error: z.optional(z.string()),
 });
 export type ExitParams = z.infer<typeof ExitParamsSchema>;
 
@@ -93,7 +93,7 @@ export const OutputNotification = new NotificationType<OutputParams>('output');
 export const ExitNotification = new NotificationType<ExitParams>('exit');
 
 /** "run: unknown field \"foo\"" / "run: field \"argv.1\": Invalid input: expected string, received number". */
-export function describeParamsError(method: string, error: z.ZodError): string {
+export function describeParamsError(method: string, error: z.core.$ZodError): string {
   const parts = error.issues.map((issue) => {
     const at = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {

@@ -13,7 +13,7 @@
  */
 import type net from 'node:net';
 import { ResponseError, ErrorCodes, type MessageConnection } from 'vscode-jsonrpc/node';
-import type { z } from 'zod';
+import type * as z from '../schema.js';
 import type { Logger } from 'pino';
 import type { ActivityApi, ExitStatus, OutputSink, ProcessHandle } from '../activity-api.js';
 import { RuntimeError, errorChain } from '../errors.js';
@@ -211,7 +211,7 @@ export class ClientSession {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, method: string, params: unknown): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, method: string, params: unknown): z.infer<T> {
   const result = schema.safeParse(params);
   if (!result.success) throw new ResponseError(ControlErrorCodes.InvalidParams, describeParamsError(method, result.error));
   return result.data;

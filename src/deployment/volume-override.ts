@@ -3,7 +3,7 @@
  * `{"host":{}}`, `{"ram":{"size":S}}`, `{"storage":{"size":S,"preallocate":S?,"errors":"<ext4 errors=>"?}}`.
  * Validated field by field; every rejection names the guest path and the fault.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import { DeploymentError } from './errors.js';
 import { guestPathFault } from './guest-path.js';
 import { parseSize } from './sizes.js';
@@ -15,19 +15,15 @@ export type MountOverride =
 
 const sizeInput = z.union([z.number(), z.string()]);
 const mountSchema = z.union([
-  z.object({ host: z.object({}).strict() }).strict(),
-  z.object({ ram: z.object({ size: sizeInput }).strict() }).strict(),
-  z
-    .object({
-      storage: z
-        .object({
-          size: sizeInput,
-          preallocate: sizeInput.optional(),
-          errors: z.enum(['continue', 'remount-ro', 'panic']).optional(),
-        })
-        .strict(),
-    })
-    .strict(),
+  z.strictObject({ host: z.strictObject({}) }),
+  z.strictObject({ ram: z.strictObject({ size: sizeInput }) }),
+  z.strictObject({
+    storage: z.strictObject({
+      size: sizeInput,
+      preallocate: z.optional(sizeInput),
+      errors: z.optional(z.enum(['continue', 'remount-ro', 'panic'])),
+    }),
+  }),
 ]);
 
 function size(guest: string, field: string, v: unknown): number {

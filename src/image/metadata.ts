@@ -3,20 +3,20 @@
  * missing, unknown keys are ignored, `null` means absent (Docker writes `"Cmd": null`). Wrong types are rejected
  * with the name of the field.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import type { ImageConfig } from '../deployment/deployment.js';
 
-const strings = z.array(z.string()).nullish();
+const strings = z.nullish(z.array(z.string()));
 
 export const metadataSchema = z.object({
   Env: strings,
   Cmd: strings,
   Entrypoint: strings,
-  WorkingDir: z.string().nullish(),
-  Volumes: z.record(z.string(), z.unknown()).nullish(),
-  User: z.string().nullish(),
-  Labels: z.record(z.string(), z.string()).nullish(),
-  Hostname: z.string().nullish(),
+  WorkingDir: z.nullish(z.string()),
+  Volumes: z.nullish(z.record(z.string(), z.unknown())),
+  User: z.nullish(z.string()),
+  Labels: z.nullish(z.record(z.string(), z.string())),
+  Hostname: z.nullish(z.string()),
 });
 
 export type ImageMetadata = z.infer<typeof metadataSchema>;

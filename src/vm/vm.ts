@@ -192,10 +192,11 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       ...(cfg.ninep ?? []).map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
     ]);
 
-    // 1. virtiofsd, one per share.
+    // 1. virtiofsd, one per share, all started at once (each takes tens of ms to listen; QEMU needs every socket).
     const shares = cfg.virtiofs ?? [];
     const vfs = shares.length > 0 ? (cfg.virtiofsd ?? (await findVirtiofsd(cfg.virtiofsdPath ? { explicitPath: cfg.virtiofsdPath } : {}))) : undefined;
     const vfsSockets: { tag: string; socketPath: string }[] = [];
+    const listening: Promise<void>[] = [];
     for (const [i, share] of shares.entries()) {
       if (!vfs) break;
       const name = `vfs${i}.sock`;
@@ -207,10 +208,11 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
         vlog,
       );
       helpers.push(child);
-      await waitForSocket(path.join(runDir, name), child, socketTimeoutMs, `virtiofsd for share ${share.tag}`);
-      checkAbort();
+      listening.push(waitForSocket(path.join(runDir, name), child, socketTimeoutMs, `virtiofsd for share ${share.tag}`));
       vfsSockets.push({ tag: share.tag, socketPath });
     }
+    await Promise.all(listening);
+    checkAbort();
 
     // 2. QEMU.
     const qemuFile = cfg.qemuBinary ?? findExecutable('qemu-system-x86_64');
