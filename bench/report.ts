@@ -195,6 +195,9 @@ export function renderReport(r: BenchResults): string {
     '| exec round trip `/bin/true`, p50 / p99 | 5.6 / 6.6 ms |',
     '| stdout streaming, `dd bs=1M` 32 MiB | 63.9 MB/s |',
     '| SHUTDOWN → QEMU exit | 17 ms |', '');
+  L.push('A second lent machine, an NVIDIA H100 host, checked on 2026-11-27 at 06:34 UTC: "Intel(R) Xeon(R) Processor", CPU flags ' +
+    '`hypervisor` but neither `vmx` nor `svm`, `/dev/kvm` present with the `kvm` and `kvm_pvm` modules loaded: the same paravirtual ' +
+    'KVM, so the kit was not run there (`bench/kvm/results/h100-facts.txt`).', '');
   L.push('Run `npm run bench` (or the kit) on a host with working KVM and put that table here.', '');
   return L.join('\n');
 }
