@@ -45,14 +45,16 @@ const CPUS = 1;
 const MEM_GIB = 1;
 const STORAGE_GIB = 1;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; report: boolean } {
+function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; report: boolean; check: boolean } {
   let quick = false;
   let report = true;
+  let check = false;
   let only = new Set<ScenarioId>(ALL);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
     else if (a === '--no-report') report = false;
+    else if (a === '--check') check = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       const ids = (v ?? '').split(',').filter(Boolean);
@@ -60,11 +62,12 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; rep
       if (bad.length || ids.length === 0) throw new Error(`--only: unknown scenario ${bad.join(',') || '(none)'}; known: ${ALL.join(', ')}`);
       only = new Set(ids as ScenarioId[]);
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write(`usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report]\n`);
+      process.stdout.write(`usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report] [--check]\n` +
+          '  --check: exit 1 when a scenario asked for was not measured (CI runs --quick --check so the bench keeps working)\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
-  return { quick, only, report };
+  return { quick, only, report, check };
 }
 
 async function main(): Promise<void> {
@@ -166,6 +169,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${textTable(results)}\n`);
   say(`results: ${path.relative(process.cwd(), file)} (${results.durationS} s)`);
   if (args.report) say(`report: ${path.relative(process.cwd(), await writeReport(results))}`);
+  if (args.check && skipped.length > 0) {
+    say(`--check: ${skipped.length} scenario(s) not measured: ${skipped.map((s) => s.id).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {
