@@ -157,7 +157,8 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
         }
         lingering = await waitPidsGone(lingering, 1000, same);
       }
-      for (const s of sockets) await fs.rm(s, { force: true });
+      // The Rust virtiofsd also keeps a lock file, `<socket>.pid`, beside its socket, and leaves it when killed.
+      for (const s of sockets) await Promise.all([fs.rm(s, { force: true }), fs.rm(`${s}.pid`, { force: true })]);
       await short.dispose();
       if (lingering.length > 0) {
         vlog.error({ lingering }, 'processes outlived teardown');
@@ -178,9 +179,10 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   };
   try {
     checkAbort();
-    // 0. stale sockets from an earlier start of this workdir would make QEMU or virtiofsd fail with EADDRINUSE.
+    // 0. stale sockets (and the Rust virtiofsd's `<socket>.pid`) from an earlier start of this workdir would make
+    // QEMU or virtiofsd fail with EADDRINUSE.
     for (const f of await fs.readdir(runDir)) {
-      if (f.endsWith('.sock')) await fs.rm(path.join(runDir, f), { force: true });
+      if (f.endsWith('.sock') || f.endsWith('.sock.pid')) await fs.rm(path.join(runDir, f), { force: true });
     }
 
     // Files QEMU would otherwise fail on after its socket is up (so the failure would surface later, less clearly).
@@ -191,6 +193,9 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       ...(cfg.virtiofs ?? []).map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
       ...(cfg.ninep ?? []).map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
     ]);
+    // A share must be a folder. QEMU's C virtiofsd refuses anything else at once; the Rust one starts, and fails
+    // only when the guest connects, which the guest would see as a dead volume.
+    await checkDirectories([...(cfg.virtiofs ?? []), ...(cfg.ninep ?? [])].map((v): [string, string] => [`share ${v.tag}`, v.hostPath]));
 
     // 1. virtiofsd, one per share, all started at once (each takes tens of ms to listen; QEMU needs every socket).
     const shares = cfg.virtiofs ?? [];
@@ -297,6 +302,12 @@ async function checkReadable(files: [string, string][]): Promise<void> {
     } catch (err) {
       throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${file} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
     }
+  }
+}
+
+async function checkDirectories(dirs: [string, string][]): Promise<void> {
+  for (const [what, dir] of dirs) {
+    if (!(await fs.stat(dir)).isDirectory()) throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${dir} is not a directory`);
   }
 }
 

@@ -182,13 +182,49 @@ describe('VM lifecycle', { timeout: 120_000 }, () => {
     assert.deepEqual(fs.readdirSync(path.join(w, 'run')), []);
   });
 
-  it('a virtiofsd that cannot start is reported with what it said', { skip: !vfsd && 'no virtiofsd' }, async () => {
+  it("a virtiofsd's <socket>.pid lock file (the Rust one keeps one) goes with the VM", async () => {
     const w = await workdir();
-    // A regular file where a directory should be: readable, so only virtiofsd itself can refuse it.
-    const cfg = { ...baseConfig(w, fakeKernel), virtiofs: [{ tag: 'vol0', hostPath: fakeKernel }] };
+    // Stand-in for the Rust virtiofsd: listens on the socket and keeps `<socket>.pid` beside it until killed.
+    const fake = path.join(w, 'pidfile-virtiofsd');
+    await fsp.writeFile(
+      fake,
+      `#!${process.execPath}\nconst sock = process.argv.find((a) => a.startsWith('--socket-path=')).slice(14);\n` +
+        "require('fs').writeFileSync(sock + '.pid', String(process.pid));\nrequire('net').createServer().listen(sock);\n",
+      { mode: 0o755 },
+    );
+    const cfg = { ...baseConfig(w, fakeKernel), cpus: 1000, virtiofs: [{ tag: 'vol0', hostPath: path.join(w, 'vol-0') }], virtiofsd: { path: fake, kind: 'c' as const, version: 'fake' } };
+    // QEMU refuses 1000 vCPUs: the start fails after virtiofsd is up, and the teardown must take its files too.
+    try {
+      const vm = await startVm(cfg, createLogger({ workdir: w }));
+      await vm.exited;
+      await vm.stop();
+    } catch (e) {
+      assert.equal((e as VmStartError).code, 'QEMU_EXITED_EARLY');
+    }
+    await assertNothingLeft(w);
+    assert.deepEqual(fs.readdirSync(path.join(w, 'run')), []);
+  });
+
+  it('a share that is not a folder is named before anything starts', async () => {
+    const w = await workdir();
+    const cfg = { ...baseConfig(w, fakeKernel), virtiofs: [{ tag: 'vol0', hostPath: fakeKernel }], virtiofsd: { path: '/bin/false', kind: 'c' as const, version: 'none' } };
+    await assert.rejects(startVm(cfg, createLogger({ workdir: w })), (e: VmStartError) => {
+      assert.equal(e.code, 'VM_FILE_MISSING');
+      assert.equal(e.message, `cannot start the VM: share vol0 ${fakeKernel} is not a directory`);
+      return true;
+    });
+    await assertNothingLeft(w);
+  });
+
+  it('a virtiofsd that cannot start is reported with what it said', async () => {
+    const w = await workdir();
+    // Whichever virtiofsd this host has, each refuses different things at start: a stand-in that refuses.
+    const fake = path.join(w, 'refusing-virtiofsd');
+    await fsp.writeFile(fake, '#!/bin/sh\necho "virtiofsd: cannot serve this folder" >&2\nexit 3\n', { mode: 0o755 });
+    const cfg = { ...baseConfig(w, fakeKernel), virtiofs: [{ tag: 'vol0', hostPath: path.join(w, 'vol-0') }], virtiofsd: { path: fake, kind: 'c' as const, version: 'fake' } };
     await assert.rejects(startVm(cfg, createLogger({ workdir: w })), (e: VmStartError) => {
       assert.equal(e.code, 'VIRTIOFSD_EXITED');
-      assert.match(e.message, /^virtiofsd for share vol0 exited with code \d+ before its socket appeared/);
+      assert.match(e.message, /^virtiofsd for share vol0 exited with code 3 before its socket appeared; it said: virtiofsd: cannot serve this folder/);
       return true;
     });
     await assertNothingLeft(w);
