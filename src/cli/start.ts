@@ -67,41 +67,85 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
 }
 
 async function operatorMode(ctx: Context, workdir: string, deployment: Deployment, entrypoint: boolean): Promise<number> {
-  process.stderr.write(`Booting ${deployment.image.path} ...\n`);
-  const activity = await bootActivity(ctx, deployment, workdir);
+  // Ctrl-C is read as a key from before the boot until the VM is down (terminal.ts): pressed during the boot it
+  // cancels it; pressed again while stopping it only says to wait (the guest is syncing).
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
-  let control: ControlServer;
+  const cancelBoot = new AbortController();
+  let hangup = false;
+  const say = (text: string): void => {
+    if (!hangup) process.stderr.write(text);
+  };
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return void say('Still stopping the VM (the guest is syncing its disks) ...\n');
+    stopping = true;
+    cancelBoot.abort();
+    resolveDone();
+  };
+  const giveTerminalBack = takeStopKeys(process.stdin, stop);
+  // `kill -INT` / `kill -TERM`, or a Ctrl-C where the terminal could not be taken (started in the background).
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // A hangup reaches QEMU and virtiofsd too (same process group), so they are already ending: clean up our files,
+  // then end by the same signal (Node 20 aborts when it exits normally on a hung-up terminal).
+  // Writing to a hung-up terminal fails with EIO: that must not end the runtime before it has cleaned up.
+  const ignoreTerminalError = (err: unknown): void => ctx.log.warn({ err }, 'terminal write failed');
+  process.stdout.on('error', ignoreTerminalError);
+  process.stderr.on('error', ignoreTerminalError);
+  process.stdin.on('error', ignoreTerminalError);
+  // The kernel may send SIGHUP twice (to the session leader, then to the foreground group): keep the handler.
+  const onHangup = (): void => {
+    if (hangup) return;
+    hangup = true;
+    ctx.log.warn('terminal hung up: stopping the VM');
+    stop();
+  };
+  process.on('SIGHUP', onHangup);
   try {
-    control = await startControlServer({
-      socketPath: path.join(workdir, CONTROL_SOCKET),
-      activity,
-      log: ctx.log,
-      onShutdownRequested: () => resolveDone(),
+    process.stderr.write(`Booting ${deployment.image.path} ...\n`);
+    const activity = await bootActivity(ctx, deployment, workdir, cancelBoot.signal).catch((err: unknown) => {
+      if (!cancelBoot.signal.aborted) throw err;
+      return undefined;
     });
-    if (entrypoint) await startEntrypoint(ctx, activity, deployment, workdir);
-  } catch (err) {
-    await activity.shutdown().catch((e: unknown) => ctx.log.error({ err: e }, 'shutdown after a failed start'));
-    throw err;
+    if (!activity) {
+      say('Boot cancelled; nothing is left running.\n');
+      return 130;
+    }
+    let control: ControlServer;
+    try {
+      control = await startControlServer({
+        socketPath: path.join(workdir, CONTROL_SOCKET),
+        activity,
+        log: ctx.log,
+        onShutdownRequested: () => resolveDone(),
+      });
+      if (entrypoint) await startEntrypoint(ctx, activity, deployment, workdir);
+    } catch (err) {
+      await activity.shutdown().catch((e: unknown) => ctx.log.error({ err: e }, 'shutdown after a failed start'));
+      throw err;
+    }
+    const self = `ya-runtime-vm --workdir ${workdir}`;
+    process.stdout.write(
+      `VM ready (accelerator: ${activity.accel.accel}). Run commands in it with:\n` +
+        `  ${self} run -- /bin/sh -c 'uname -a'\n` +
+        `Host volumes: ${deployment.volumes.filter((v) => v.kind === 'host').map((v) => `${v.guestPath} = ${v.hostPath}`).join(', ') || 'none'}\n` +
+        `Press Ctrl-C to stop the VM.\n`,
+    );
+    activity.vmExited.then(resolveDone, resolveDone);
+    await done;
+    stopping = true;
+    say('Stopping the VM ...\n');
+    await control.close();
+    await activity.shutdown();
+    return 0;
+  } finally {
+    giveTerminalBack();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', onHangup);
+    if (hangup) process.kill(process.pid, 'SIGHUP');
   }
-  const self = `ya-runtime-vm --workdir ${workdir}`;
-  process.stdout.write(
-    `VM ready (accelerator: ${activity.accel.accel}). Run commands in it with:\n` +
-      `  ${self} run -- /bin/sh -c 'uname -a'\n` +
-      `Host volumes: ${deployment.volumes.filter((v) => v.kind === 'host').map((v) => `${v.guestPath} = ${v.hostPath}`).join(', ') || 'none'}\n` +
-      `Press Ctrl-C to stop the VM.\n`,
-  );
-  const giveTerminalBack = takeStopKeys(process.stdin, resolveDone);
-  process.once('SIGINT', resolveDone); // e.g. `kill -INT`; a typed Ctrl-C arrives as a key (terminal.ts)
-  process.once('SIGTERM', resolveDone);
-  process.once('SIGHUP', resolveDone);
-  activity.vmExited.then(resolveDone, resolveDone);
-  await done;
-  giveTerminalBack();
-  process.stderr.write('Stopping the VM ...\n');
-  await control.close();
-  await activity.shutdown();
-  return 0;
 }
 
 async function startEntrypoint(ctx: Context, activity: ActivityApi, d: Deployment, workdir: string): Promise<void> {

@@ -170,6 +170,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   };
 
   const failStart = async (err: unknown): Promise<never> => {
+    agent?.destroy();
     await stop().catch((e: unknown) => vlog.error({ err: e }, 'teardown after failed start'));
     throw err;
   };
@@ -213,7 +214,9 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
         vlog,
       );
       helpers.push(child);
-      listening.push(waitForSocket(path.join(runDir, name), child, socketTimeoutMs, `virtiofsd for share ${share.tag}`));
+      const up = waitForSocket(path.join(runDir, name), child, socketTimeoutMs, `virtiofsd for share ${share.tag}`);
+      up.catch(() => undefined); // awaited below; this keeps a failure unhandled-safe should the loop itself throw
+      listening.push(up);
       vfsSockets.push({ tag: share.tag, socketPath });
     }
     await Promise.all(listening);
@@ -243,6 +246,9 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
 
     // 3. the agent socket.
     agent = await connectAgent(agentPath, q, socketTimeoutMs, consoleLogPath);
+    // The guest client adds its own listeners later; this one keeps a reset connection (QEMU killed, also by a start
+    // cancelled right here) from becoming an uncaught 'error' event.
+    agent.on('error', (err) => vlog.debug({ err }, 'agent socket error'));
     checkAbort();
     vlog.info({ accel: cfg.accel, pids: [q.pid, ...helpers.map((h) => h.pid)] }, 'VM started');
   } catch (err) {
@@ -280,9 +286,6 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   cfg.signal?.addEventListener('abort', () => void stop().catch(() => undefined), { once: true });
 
   const agentSocket = agent;
-  // The guest client adds its own listeners; this one only keeps a reset connection (QEMU killed) from becoming an
-  // uncaught 'error' event.
-  agentSocket.on('error', (err) => vlog.debug({ err }, 'agent socket error'));
   return {
     agent: agentSocket,
     accel: cfg.accel,
@@ -307,7 +310,10 @@ async function checkReadable(files: [string, string][]): Promise<void> {
 
 async function checkDirectories(dirs: [string, string][]): Promise<void> {
   for (const [what, dir] of dirs) {
-    if (!(await fs.stat(dir)).isDirectory()) throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${dir} is not a directory`);
+    const st = await fs.stat(dir).catch((err: unknown) => {
+      throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${dir} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    });
+    if (!st.isDirectory()) throw new VmStartError('VM_SHARE_NOT_A_DIRECTORY', `cannot start the VM: ${what} ${dir} is not a directory`);
   }
 }
 

@@ -33,15 +33,70 @@ test('start on a terminal: prints how to run commands, serves run, Ctrl-C stops 
     assert.equal(r.code, 9, r.stderr);
     assert.equal(r.stdout, 'via-control\n');
     child.stdin.write('\x03'); // Ctrl-C on the terminal
+    while (!screen.includes('Stopping the VM') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.stdin.write('\x03'); // impatient: a second Ctrl-C while the guest syncs must not kill QEMU
     assert.equal(await exited, 0, screen);
-    assert.match(screen, /Stopping the VM/);
+    assert.match(screen, /Still stopping the VM/);
     // The runtime stopped the guest in order: the terminal did not signal QEMU and virtiofsd (our process group).
     const qemuLog = await fs.readFile(`${workdir}/logs/qemu.log`, 'utf8').catch(() => '');
-    assert.doesNotMatch(qemuLog, /terminating on signal/, qemuLog);
+    assert.doesNotMatch(qemuLog, /terminating on signal 2\b/, qemuLog);
     const runtimeLog = await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8');
     assert.doesNotMatch(runtimeLog, /stopping the VM/, 'a helper died under the VM');
     assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
     await assert.rejects(fs.stat(`${workdir}/control.sock`), /ENOENT/);
+  } finally {
+    child.kill('SIGKILL');
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
+
+test('start on a terminal: Ctrl-C during the boot cancels it and leaves nothing running', async () => {
+  const { workdir, base } = await longWorkdir();
+  await deployTo(workdir, testImage());
+  const child = spawn('script', ['-qfec', `exec ${process.execPath} ${CLI} --workdir ${workdir} start`, '/dev/null'], {
+    cwd: workdir,
+    env: { ...process.env, SHELL: '/bin/sh' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let screen = '';
+  child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (screen += c.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    // QEMU is up once its log exists: the boot is under way.
+    while (Date.now() < deadline && !(await fs.stat(`${workdir}/logs/qemu.log`).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    child.stdin.write('\x03');
+    assert.equal(await exited, 130, screen);
+    assert.match(screen, /Boot cancelled; nothing is left running/);
+    assert.doesNotMatch(screen, /VM ready/);
+    assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
+  } finally {
+    child.kill('SIGKILL');
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
+
+test('start on a terminal: a hangup (the terminal closed) still cleans up: no socket, no process left', async () => {
+  const { workdir, base } = await longWorkdir();
+  await deployTo(workdir, testImage());
+  const child = spawn('script', ['-qfec', `exec ${process.execPath} ${CLI} --workdir ${workdir} start`, '/dev/null'], {
+    cwd: workdir,
+    env: { ...process.env, SHELL: '/bin/sh' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let screen = '';
+  child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!screen.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(screen, /VM ready/);
+    child.kill('SIGKILL'); // script(1) gone: the pty's master closes and the kernel hangs the terminal up
+    assert.deepEqual(await waitNoneAlive(workdir, 15_000), []);
+    const gone = async (): Promise<boolean> => fs.stat(`${workdir}/control.sock`).then(() => false, () => true);
+    for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await gone(), 'control.sock removed');
+    assert.match(await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8'), /terminal hung up: stopping the VM[\s\S]*activity stopped/);
   } finally {
     child.kill('SIGKILL');
     await fs.rm(base, { recursive: true, force: true });

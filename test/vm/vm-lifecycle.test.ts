@@ -209,7 +209,7 @@ describe('VM lifecycle', { timeout: 120_000 }, () => {
     const w = await workdir();
     const cfg = { ...baseConfig(w, fakeKernel), virtiofs: [{ tag: 'vol0', hostPath: fakeKernel }], virtiofsd: { path: '/bin/false', kind: 'c' as const, version: 'none' } };
     await assert.rejects(startVm(cfg, createLogger({ workdir: w })), (e: VmStartError) => {
-      assert.equal(e.code, 'VM_FILE_MISSING');
+      assert.equal(e.code, 'VM_SHARE_NOT_A_DIRECTORY');
       assert.equal(e.message, `cannot start the VM: share vol0 ${fakeKernel} is not a directory`);
       return true;
     });
