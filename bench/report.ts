@@ -178,6 +178,10 @@ export function renderReport(r: BenchResults): string {
     'about 0.3 s after it was spawned. From QEMU spawned to the first exec it is about 1.2-1.3 s against the floor\'s 1.0 s ' +
     '(the extra devices, the root and volume mounts, the first exec paging busybox in from the squashfs). ' +
     'Since 2026-11-27 07:00 UTC the figure spawns `start` as the ExeUnit does; rows before that booted inside the bench process.', '');
+  L.push('Exec round trip sits close to its 2x bound on this shared 2-core machine. Measured block-wise (all round trips, then ' +
+    'all floor samples), its ratio swung from 1.6x to 2.5x between runs, because load from the machine\'s neighbours comes in ' +
+    'bursts and weighs more on the host-side part (Node, QEMU\'s I/O thread) than on the in-guest floor. Since 2026-11-27 ' +
+    '07:35 UTC the two alternate in rounds of 10; four runs since then gave 1.85x, 1.86x, 1.90x and 1.91x.', '');
   L.push('## Not measured', '');
   if (r.skipped.length === 0) L.push('Everything listed above was measured in this run.');
   for (const s of r.skipped) L.push(`* ${s.title} (\`${s.id}\`): ${s.why}`);
