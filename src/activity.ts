@@ -80,10 +80,13 @@ export class Activity implements ActivityApi {
   static async boot(opts: ActivityOptions): Promise<Activity> {
     const log = opts.log;
     const files = await locateGuestFiles(opts.guestDir ? { guestDir: opts.guestDir } : {});
-    const accel = await probeAccel(opts.accel ?? 'auto', { kernelPath: files.kernel, cacheDir: defaultCacheDir(), log });
     const hostVolumes = opts.deployment.volumes.filter((v) => v.kind === 'host');
-    const { transport, virtiofsd } = await chooseTransport(opts.volumes ?? 'auto', hostVolumes.length > 0, opts.virtiofsdPath, log);
-    const user = await imageUser(opts.deployment, log);
+    // Independent look-ups (each may spawn a process: the boot probe, `virtiofsd --help`, `unsquashfs -cat`): at once.
+    const [accel, { transport, virtiofsd }, user] = await Promise.all([
+      probeAccel(opts.accel ?? 'auto', { kernelPath: files.kernel, cacheDir: defaultCacheDir(), log }),
+      chooseTransport(opts.volumes ?? 'auto', hostVolumes.length > 0, opts.virtiofsdPath, log),
+      imageUser(opts.deployment, log),
+    ]);
     for (let attempt = 1; ; attempt++) {
       try {
         const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, attempt);
