@@ -59,7 +59,10 @@ export interface VmStartConfig {
   socketTimeoutMs?: number;
   /** SIGTERM -> SIGKILL delay for each child at stop (default 3 s). */
   stopGraceMs?: number;
-  /** Aborting stops the VM (same as stop()). */
+  /**
+   * Aborting while startVm runs cancels the start (nothing is left). It does nothing once startVm has returned: a
+   * running VM is ended by stop(), or better by the guest powering off, never by a leftover boot signal.
+   */
   signal?: AbortSignal;
 }
 
@@ -283,7 +286,6 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       stop().catch((err: unknown) => vlog.error({ err }, 'teardown after a helper died'));
     });
   }
-  cfg.signal?.addEventListener('abort', () => void stop().catch(() => undefined), { once: true });
 
   const agentSocket = agent;
   return {

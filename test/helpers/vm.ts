@@ -3,6 +3,7 @@
  * in this process, run commands and collect their output, and a process registry check: after teardown no QEMU or
  * virtiofsd whose command line names the workdir may still be alive (cloud-hypervisor's ProcessRegistry idea).
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -104,4 +105,15 @@ export async function waitNoneAlive(needle: string, timeoutMs: number): Promise<
     if (left.length === 0 || Date.now() > deadline) return left;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Asserts that the VM of `workdir` was ended by its guest powering off, not killed: QEMU logs "terminating on
+ * signal N" when a signal ends it. The one accepted case is the runtime's own fallback, which it logs.
+ */
+export async function assertOrderlyShutdown(workdir: string): Promise<void> {
+  const qemuLog = await fsp.readFile(path.join(workdir, 'logs', 'qemu.log'), 'utf8').catch(() => '');
+  if (!/terminating on signal/.test(qemuLog)) return;
+  const runtimeLog = await fsp.readFile(path.join(workdir, 'logs', 'runtime.log'), 'utf8').catch(() => '');
+  assert.match(runtimeLog, /guest did not end the VM in time/, `QEMU was killed instead of the guest powering off: ${qemuLog.trim()}`);
 }

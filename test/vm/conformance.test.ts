@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import { deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import { assertOrderlyShutdown, deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
 import { debianImage } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -55,6 +55,7 @@ function conformance(name: string, image: () => string | undefined): void {
         assert.equal((await client.run('/bin/echo', ['still', 'here'])).stdout.toString(), 'still here\n');
         const exit = await client.shutdown(10_000);
         assert.equal(exit.code, 0);
+        await assertOrderlyShutdown(workdir); // Shutdown lets the guest sync and power off; QEMU is not killed
       } finally {
         await finish(client, workdir, base);
       }

@@ -111,3 +111,21 @@ test('virtiofsd dying mid-command: the command ends with an error naming it, not
     await vm.dispose();
   }
 });
+
+test('the boot signal only cancels a boot: aborted after the boot, it leaves the VM running for an orderly shutdown', async () => {
+  // The service aborts its boot signal whenever it ends (Shutdown, stdin EOF), also long after the boot. That once
+  // SIGTERMed QEMU under the guest's own shutdown, so the guest never synced and SHUTDOWN's reply was lost.
+  const boot = new AbortController();
+  const vm = await bootTestVm({ boot: { signal: boot.signal } });
+  try {
+    boot.abort();
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await sh(vm.activity, 'echo still running');
+    assert.equal(r.stdout.toString(), 'still running\n');
+    await vm.activity.shutdown();
+    const qemuLog = await fs.readFile(path.join(vm.workdir, 'logs', 'qemu.log'), 'utf8');
+    assert.doesNotMatch(qemuLog, /terminating on signal/, 'the guest powered off by itself');
+  } finally {
+    await vm.dispose();
+  }
+});
