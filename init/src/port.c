@@ -95,11 +95,39 @@ int port_write_all(const void *buf, size_t n, int timeout_ms)
 	return 0;
 }
 
-int port_splice_all(int from, size_t n)
+/*
+ * Why a private pipe: virtio_console's splice_write sizes its scatter list to the number of buffers in the pipe
+ * and marks the last of them as the end, but fills only as many entries as the bytes asked for cover. A splice
+ * of fewer bytes than the pipe holds then hands the virtqueue empty entries, and the guest kernel oopses in PID 1
+ * (NULL page in vring_map_one_sg) or corrupts its heap (docs/guest-protocol.md, "Output path"). A process's
+ * pipe may hold more than one frame may carry (credit, PROTO_MAX_OUTPUT), and its writers can add to it at any
+ * moment, so asking for "all of it" is not possible there. Only init writes g_mid, so every splice from g_mid
+ * to the port asks for exactly what g_mid holds. pipe-to-pipe splice moves page references, not bytes.
+ */
+static int g_mid[2] = { -1, -1 };
+
+int port_splice_init(void)
+{
+	if (pipe2(g_mid, O_NONBLOCK | O_CLOEXEC) < 0)
+		return fail("splice: pipe");
+	return 0;
+}
+
+/* Waits until the port takes more (the host reads). */
+static void wait_port_writable(void)
+{
+	struct pollfd pfd = { .fd = g_port_fd, .events = POLLOUT };
+	if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		die("poll host port: %s", strerror(errno));
+}
+
+/* Sends the k bytes that g_mid holds. Returns 0, or -1 when the port refuses splice before taking any of
+ * them; then the caller still has them in g_mid (port_mid_copy). */
+static int mid_to_port(size_t k, int first)
 {
 	size_t done = 0;
-	while (done < n) {
-		ssize_t s = splice(from, NULL, g_port_fd, NULL, n - done, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (done < k) {
+		ssize_t s = splice(g_mid[0], NULL, g_port_fd, NULL, k - done, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (s > 0) {
 			done += (size_t)s;
 			continue;
@@ -107,15 +135,58 @@ int port_splice_all(int from, size_t n)
 		if (s < 0 && errno == EINTR)
 			continue;
 		if (s < 0 && errno == EAGAIN) {
-			/* The data is in the pipe already, so the port is full: wait for the host to read. */
-			struct pollfd pfd = { .fd = g_port_fd, .events = POLLOUT };
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-				die("poll host port: %s", strerror(errno));
+			wait_port_writable();
 			continue;
 		}
-		if (done == 0)
+		if (first && done == 0)
 			return fail(s < 0 ? "splice to host port" : "splice to host port: no data");
-		die("splice to host port after %zu of %zu bytes: %s", done, n, s < 0 ? strerror(errno) : "no data");
+		die("splice to host port after %zu of %zu bytes: %s", done, k, s < 0 ? strerror(errno) : "no data");
+	}
+	return 0;
+}
+
+/* Reads the k bytes left in g_mid into buf. */
+static void mid_copy(uint8_t *buf, size_t k)
+{
+	size_t got = 0;
+	while (got < k) {
+		ssize_t r = read(g_mid[0], buf + got, k - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r < 0 && errno == EINTR)
+			continue;
+		else
+			die("read %zu bytes back from the splice pipe: %s", k, r < 0 ? strerror(errno) : "EOF");
+	}
+}
+
+int port_splice_all(int from, size_t n, uint8_t *copybuf)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = splice(from, NULL, g_mid[1], NULL, n - done, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			die("splice %zu announced bytes of a process pipe (%zu moved): %s", n, done,
+			    k < 0 ? strerror(errno) : "EOF");
+		if (mid_to_port((size_t)k, done == 0) < 0) {
+			/* Refused before any byte of this frame left: send the frame's bytes by copy instead. */
+			mid_copy(copybuf, (size_t)k);
+			size_t got = (size_t)k;
+			while (got < n) {
+				ssize_t r = read(from, copybuf + got, n - got);
+				if (r > 0)
+					got += (size_t)r;
+				else if (r < 0 && errno == EINTR)
+					continue;
+				else
+					die("read %zu announced bytes of a process pipe: %s", n, r < 0 ? strerror(errno) : "EOF");
+			}
+			port_send_frame(copybuf, n);
+			return -1;
+		}
+		done += (size_t)k;
 	}
 	return 0;
 }

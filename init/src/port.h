@@ -23,10 +23,15 @@ int port_open(const char *name, int timeout_ms);
 /* Write n bytes; timeout_ms < 0 waits forever. Returns 0, or -1 (logged) when the host is gone or time ran out. */
 int port_write_all(const void *buf, size_t n, int timeout_ms);
 
-/* Moves exactly n bytes that are already in pipe `from` to the port with splice(2) (no copy through user space;
- * virtio_console takes the pipe's pages as they are). Returns 0, or -1 when splice is refused before any byte
- * moved (the caller then copies); a failure after some bytes moved would break the frame, so it is fatal. */
-int port_splice_all(int from, size_t n);
+/* Creates the private pipe that port_splice_all() moves output through; 0 or -1 (logged). */
+int port_splice_init(void);
+
+/* Moves exactly n bytes that are already in pipe `from` to the port with splice(2), through a pipe only init
+ * writes (see port.c for why), so virtio_console takes the pipe's pages without a copy through user space.
+ * Returns 0; or -1 when the port refused splice before any byte of the frame moved: then the n bytes were
+ * sent by copy through copybuf (n bytes of room) and the caller should stop splicing. Any other failure would
+ * break the frame, so it is fatal. */
+int port_splice_all(int from, size_t n, uint8_t *copybuf);
 
 /* Encode and send one message; dies if the channel is broken. */
 void port_send(const struct proto_msg *m);

@@ -8,6 +8,12 @@
  *
  * Stdin: STDIN data is written without blocking; what does not fit in the pipe is queued (copied) and written
  * on EPOLLOUT, and the request's OK goes out once its last byte is in the pipe.
+ *
+ * Exit (docs/guest-protocol.md, EXIT): when the process is reaped, what its pipes hold at that moment (FIONREAD)
+ * is its last output; EXIT goes out once those bytes are sent, not when the pipes reach EOF, since a background
+ * child it started (`server &`) may hold them open for ever. After EXIT the record is "draining": whatever the
+ * background writers still send on the inherited pipes is read and discarded (counted in the console log) until
+ * the last of them closes, so they never block on a full pipe nor get EPIPE.
  */
 #define _GNU_SOURCE
 #include "procs.h"
@@ -42,7 +48,10 @@ struct proc {
 	struct watch w[3];
 	uint64_t credit;
 	int reaped, status;
-	int done; /* EXIT sent; freed by procs_collect() */
+	/* Once reaped: the bytes of each output pipe still to send before EXIT (FIONREAD at reap time). */
+	size_t tail[3];
+	int done; /* EXIT sent; from then on open output pipes are drained; freed by procs_collect() once closed */
+	uint64_t discarded; /* bytes drained after EXIT */
 	struct chunk *in_head, *in_tail;
 	size_t in_queued;
 	int in_err; /* errno for STDIN once fd[0] is closed: EBADF (never open, closed by the host) or EPIPE */
@@ -57,6 +66,8 @@ static int g_splice_ok = 1;
 void procs_init(int epfd)
 {
 	g_epfd = epfd;
+	if (port_splice_init() < 0)
+		g_splice_ok = 0;
 }
 
 static struct proc *find_id(uint32_t id)
@@ -109,9 +120,15 @@ static void stdin_abort(struct proc *p, int err)
 	close_fd(p, 0);
 }
 
+/* Bytes of pipe i this process may still send as OUTPUT (its whole pipe until it is reaped). */
+static int tail_open(const struct proc *p, int i)
+{
+	return p->fd[i] >= 0 && (!p->reaped || p->tail[i] > 0);
+}
+
 static void maybe_exit(struct proc *p)
 {
-	if (p->done || !p->reaped || p->fd[1] >= 0 || p->fd[2] >= 0)
+	if (p->done || !p->reaped || tail_open(p, 1) || tail_open(p, 2))
 		return;
 	struct proto_msg m = { .h = { .type = PT_EXIT, .id = 0 } };
 	m.u.exit.proc_id = p->id;
@@ -126,6 +143,9 @@ static void maybe_exit(struct proc *p)
 		stdin_abort(p, EPIPE);
 	close_fd(p, 0);
 	p->done = 1;
+	/* Background writers still hold an output pipe: drain it from now on, whatever the credit. */
+	for (int i = 1; i <= 2; i++)
+		arm(p, i, 1);
 }
 
 int procs_run(const struct proto_msg *m)
@@ -264,55 +284,71 @@ static void spend_credit(struct proc *p, size_t n)
 	}
 }
 
+/* After EXIT: read and discard what background writers send, until the last of them closes the pipe. */
+static void drain_output(struct proc *p, int i)
+{
+	ssize_t r = read(p->fd[i], g_outbuf, sizeof g_outbuf);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r > 0) {
+		p->discarded += (uint64_t)r;
+		return;
+	}
+	close_fd(p, i);
+	if (p->fd[1] < 0 && p->fd[2] < 0 && p->discarded > 0)
+		log_info("process %u: discarded %llu bytes its background processes wrote after it exited", p->id,
+			 (unsigned long long)p->discarded);
+}
+
 static void read_output(struct proc *p, int i)
 {
 	size_t want = p->credit < PROTO_MAX_OUTPUT ? (size_t)p->credit : PROTO_MAX_OUTPUT;
+	if (p->reaped && p->tail[i] < want)
+		want = p->tail[i];
 	if (want == 0) {
+		if (p->reaped) { /* this pipe's last bytes are out; the other one may still have some */
+			arm(p, i, 0);
+			maybe_exit(p);
+			return;
+		}
 		arm(p, 1, 0);
 		arm(p, 2, 0);
 		return;
 	}
+	size_t n = 0;
 	/* Fast path: the bytes already in the pipe go to the port by splice, after their frame header. Saves a copy
 	 * of every output byte inside the guest, which is what streaming costs most under TCG. */
 	int avail = 0;
 	if (g_splice_ok && ioctl(p->fd[i], FIONREAD, &avail) == 0 && avail > 0) {
-		size_t n = (size_t)avail < want ? (size_t)avail : want;
+		n = (size_t)avail < want ? (size_t)avail : want;
 		uint8_t head[PROTO_OUTPUT_HEAD];
 		proto_encode_output_head(head, p->id, (uint8_t)i, (uint32_t)n);
 		port_send_frame(head, sizeof head);
-		if (port_splice_all(p->fd[i], n) == 0) {
-			spend_credit(p, n);
+		if (port_splice_all(p->fd[i], n, g_outbuf) < 0) {
+			log_info("splice to the host port refused (%s): copying output from now on", g_err.msg);
+			g_splice_ok = 0;
+		}
+	} else {
+		ssize_t r = read(p->fd[i], g_outbuf + PROTO_OUTPUT_HEAD, want);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			if (r < 0)
+				log_info("read %s of process %u: %s", i == 1 ? "stdout" : "stderr", p->id, strerror(errno));
+			close_fd(p, i);
+			maybe_exit(p);
 			return;
 		}
-		/* splice refused before moving anything: the header is out, so its n bytes must follow by copy. */
-		log_info("splice to the host port refused (%s): copying output from now on", g_err.msg);
-		g_splice_ok = 0;
-		size_t got = 0;
-		while (got < n) {
-			ssize_t r = read(p->fd[i], g_outbuf + got, n - got);
-			if (r > 0)
-				got += (size_t)r;
-			else if (r < 0 && errno == EINTR)
-				continue;
-			else
-				die("read %zu announced bytes of process %u: %s", n, p->id, r < 0 ? strerror(errno) : "EOF");
-		}
-		port_send_frame(g_outbuf, n);
-		spend_credit(p, n);
-		return;
+		n = (size_t)r;
+		port_send_frame(g_outbuf, proto_encode_output_head(g_outbuf, p->id, (uint8_t)i, (uint32_t)n));
 	}
-	ssize_t r = read(p->fd[i], g_outbuf + PROTO_OUTPUT_HEAD, want);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (r <= 0) {
-		if (r < 0)
-			log_info("read %s of process %u: %s", i == 1 ? "stdout" : "stderr", p->id, strerror(errno));
-		close_fd(p, i);
+	spend_credit(p, n);
+	if (p->reaped) {
+		p->tail[i] -= n;
+		if (p->tail[i] == 0)
+			arm(p, i, 0);
 		maybe_exit(p);
-		return;
 	}
-	port_send_frame(g_outbuf, proto_encode_output_head(g_outbuf, p->id, (uint8_t)i, (uint32_t)r));
-	spend_credit(p, (size_t)r);
 }
 
 void procs_event(struct watch *w, uint32_t events)
@@ -320,9 +356,11 @@ void procs_event(struct watch *w, uint32_t events)
 	struct proc *p = w->p;
 	int i = w->kind == W_STDIN ? 0 : w->kind == W_STDOUT ? 1 : 2;
 	(void)events;
-	if (p->done || p->fd[i] < 0 || !p->armed[i])
+	if (p->fd[i] < 0 || !p->armed[i])
 		return; /* stale event from earlier in this batch */
-	if (i == 0)
+	if (p->done)
+		drain_output(p, i);
+	else if (i == 0)
 		stdin_flush(p);
 	else
 		read_output(p, i);
@@ -344,6 +382,15 @@ void procs_reap(void)
 		}
 		p->reaped = 1;
 		p->status = st;
+		/* Its last output is what its pipes hold now; later bytes come from background children. */
+		for (int i = 1; i <= 2; i++) {
+			int avail = 0;
+			if (p->fd[i] >= 0 && ioctl(p->fd[i], FIONREAD, &avail) == 0 && avail > 0)
+				p->tail[i] = (size_t)avail;
+			/* Armed again only where bytes are left and credit allows; EOF seen later just closes it. */
+			if (p->tail[i] == 0)
+				arm(p, i, 0);
+		}
 		maybe_exit(p);
 	}
 }
@@ -353,7 +400,7 @@ void procs_collect(void)
 	struct proc **pp = &g_procs;
 	while (*pp) {
 		struct proc *p = *pp;
-		if (p->done) {
+		if (p->done && p->fd[1] < 0 && p->fd[2] < 0) {
 			*pp = p->next;
 			free(p);
 		} else {
@@ -362,30 +409,31 @@ void procs_collect(void)
 	}
 }
 
-static int signal_all(int sig)
+/* Reaps whatever exited; returns 1 once init has no child left at all (tracked, background or orphan). */
+static int reap_all(void)
 {
-	int alive = 0;
-	for (struct proc *p = g_procs; p; p = p->next) {
-		if (p->done)
+	for (;;) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+		if (pid > 0)
 			continue;
-		if (kill(-p->pid, sig) == 0)
-			alive++;
+		if (pid < 0 && errno == EINTR)
+			continue;
+		return pid < 0 && errno == ECHILD;
 	}
-	return alive;
 }
 
 void procs_shutdown(int wait_ms)
 {
-	if (signal_all(SIGTERM) > 0) {
-		for (int waited = 0; waited < wait_ms; waited += 10) {
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
-			if (signal_all(0) == 0)
-				break;
+	/* Every process in the guest, not only the tracked commands: a background server started with `&` must
+	 * get the chance to finish its writes before the final sync. kill(-1) from PID 1 reaches all but init. */
+	if (kill(-1, SIGTERM) == 0) {
+		for (int waited = 0; waited < wait_ms && !reap_all(); waited += 10)
 			usleep(10000);
+		if (!reap_all()) {
+			log_info("shutdown: processes left after %d ms; sending SIGKILL", wait_ms);
+			kill(-1, SIGKILL);
 		}
-		signal_all(SIGKILL);
 	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	for (int waited = 0; waited < 1000 && !reap_all(); waited += 10)
+		usleep(10000);
 }

@@ -1,5 +1,5 @@
 /*
- * Guest protocol codec (docs/guest-protocol.md, version 1).
+ * Guest protocol codec (docs/guest-protocol.md, version 2).
  *
  * Frame = 12-byte header {u32 len, u16 type, u16 flags, u32 id} + len bytes of payload, little-endian.
  * The decoder does no I/O and allocates nothing: strings, string lists and byte fields are views into the
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1u
+#define PROTO_VERSION 2u
 #define PROTO_HDR_SIZE 12u
 #define PROTO_MAX_PAYLOAD (1024u * 1024u)
 #define PROTO_MAX_STRLIST 4096u

@@ -13,7 +13,7 @@ import { FieldReader, FieldWriter } from './wire.js';
 
 export { MAX_STRLIST } from './wire.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 12;
 /** Largest payload of a frame (1 MiB). */
 export const MAX_PAYLOAD = 1048576;

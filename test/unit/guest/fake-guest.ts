@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GuestChannel } from '../../../src/guest/channel.js';
-import { INITIAL_CREDIT, MAX_OUTPUT_CHUNK, type GuestMessage, type HostMessage, type Message } from '../../../src/guest/frames.js';
+import { INITIAL_CREDIT, MAX_OUTPUT_CHUNK, PROTOCOL_VERSION, type GuestMessage, type HostMessage, type Message } from '../../../src/guest/frames.js';
 
 /** Two connected net.Sockets over a unix socket in a fresh tmp dir. */
 export async function socketPair(): Promise<[net.Socket, net.Socket]> {
@@ -108,7 +108,7 @@ export class FakeGuest {
       void Promise.resolve(handler(msg, this)).catch(() => {});
       return;
     }
-    if (msg.type === 'HELLO') void this.send({ type: 'HELLO_OK', id: msg.id, version: 1, description: 'fake-init 0.0.0' }).catch(() => {});
+    if (msg.type === 'HELLO') void this.send({ type: 'HELLO_OK', id: msg.id, version: PROTOCOL_VERSION, description: 'fake-init 0.0.0' }).catch(() => {});
     else if (msg.type !== 'CREDIT') void this.send({ type: 'OK', id: msg.id }).catch(() => {});
   }
 }

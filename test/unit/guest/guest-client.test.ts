@@ -5,21 +5,22 @@ import { RuntimeError } from '../../../src/errors.js';
 import {
   GuestChannelClosedError, GuestProtocolError, GuestRequestError,
 } from '../../../src/guest/errors.js';
-import type { HostMessage } from '../../../src/guest/frames.js';
+import { PROTOCOL_VERSION, type HostMessage } from '../../../src/guest/frames.js';
 import { onRun, recordingSink, setup, sleep, spec, utf8 } from './client-harness.js';
 import type { FakeGuest } from './fake-guest.js';
 
 test('hello exchanges versions', async () => {
   const { client, guest } = await setup();
-  assert.deepEqual(await client.hello(), { version: 1, description: 'fake-init 0.0.0' });
-  assert.deepEqual(guest.received[0], { type: 'HELLO', id: 1, version: 1 });
+  assert.deepEqual(await client.hello(), { version: PROTOCOL_VERSION, description: 'fake-init 0.0.0' });
+  assert.deepEqual(guest.received[0], { type: 'HELLO', id: 1, version: PROTOCOL_VERSION });
 });
 
 test('hello rejects another protocol version', async () => {
   const { client, guest } = await setup();
-  guest.handlers.set('HELLO', (m, g) => g.send({ type: 'HELLO_OK', id: m.id, version: 2, description: 'ya-init 9' }));
+  // Version 1 reported EXIT only once background children closed the pipes: a host of version 2 must refuse it.
+  guest.handlers.set('HELLO', (m, g) => g.send({ type: 'HELLO_OK', id: m.id, version: 1, description: 'ya-init 0.1.0' }));
   await assert.rejects(client.hello(), (err: unknown) => err instanceof GuestProtocolError &&
-    err.code === 'GUEST_VERSION_MISMATCH' && err.message === 'guest init "ya-init 9" speaks protocol version 2, the host 1');
+    err.code === 'GUEST_VERSION_MISMATCH' && err.message === 'guest init "ya-init 0.1.0" speaks protocol version 1, the host 2');
 });
 
 test('mountRoot, mount and sync send the documented fields', async () => {
