@@ -19,7 +19,7 @@ import { RuntimeError, errorChain } from './errors.js';
 import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
 import { GuestRequestError } from './guest/errors.js';
-import { startVm, type VmHandle } from './vm/vm.js';
+import { startVm, type VmExit, type VmHandle } from './vm/vm.js';
 import { locateGuestFiles, defaultCacheDir, type GuestFiles } from './vm/guest-files.js';
 import { probeAccel, type AccelDecision, type AccelRequest } from './vm/accel-probe.js';
 import { findVirtiofsd, type VirtiofsdBinary } from './vm/virtiofsd.js';
@@ -58,6 +58,8 @@ export class Activity implements ActivityApi {
   private readonly running = new Map<number, GuestProcess>();
   private stopping: Promise<void> | undefined;
   private readonly user: ResolvedUser;
+  /** Set when the VM ended by itself (guest crash, QEMU or a helper died): later commands are told why. */
+  private ended: VmExit | undefined;
 
   private constructor(
     private readonly opts: ActivityOptions,
@@ -72,6 +74,7 @@ export class Activity implements ActivityApi {
       if (this.state !== 'stopping' && this.state !== 'stopped') {
         opts.log.error({ exit }, 'the VM ended unexpectedly');
         this.state = 'stopped';
+        this.ended = exit;
         guest.close(); // vm.ts tears the helpers down itself when QEMU ends
       }
     });
@@ -110,7 +113,11 @@ export class Activity implements ActivityApi {
   }
 
   async exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle> {
-    if (this.state !== 'ready') throw new RuntimeError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
+    if (this.state !== 'ready') {
+      const why = this.ended;
+      if (why) throw new RuntimeError(why.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `cannot run ${spec.bin}: ${why.description}`);
+      throw new RuntimeError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
+    }
     const d = this.opts.deployment;
     const argv = spec.argv.length > 0 ? spec.argv : [spec.bin];
     const env = buildEnvironment(d.config.env, { hostname: d.hostname, home: this.user.home }, spec.env ?? []);
@@ -133,7 +140,7 @@ export class Activity implements ActivityApi {
         // The channel ended under the process: say why the VM ended when we know (QEMU exit, virtiofsd death).
         const ended = await Promise.race([this.vm.exited, new Promise<undefined>((r) => void setTimeout(() => r(undefined), 2000).unref())]);
         if (!ended || this.state === 'stopping') throw err;
-        throw new RuntimeError('VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
+        throw new RuntimeError(ended.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
       })
       .finally(() => this.running.delete(pid));
     exit.catch(() => undefined);

@@ -28,6 +28,7 @@ import { createShortPath } from './short-path.js';
 import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
 import { defaultSandbox, findVirtiofsd, virtiofsdArgs, type VirtiofsdBinary, type VirtiofsdSandbox } from './virtiofsd.js';
 import { findExecutable, lastLines, tailFile } from './files.js';
+import { describeGuestCrash, findGuestCrash } from './guest-crash.js';
 
 export interface VirtiofsShareSpec {
   tag: string;
@@ -77,6 +78,8 @@ export interface VmExit {
   qemuSaid?: string;
   /** The last line of the serial console, if any. */
   consoleLine?: string;
+  /** The first line of a guest kernel oops or panic in the console (guest-crash.ts), when the guest crashed. */
+  guestCrash?: string;
 }
 
 /**
@@ -114,6 +117,8 @@ export interface VmHandle {
 }
 
 const AGENT_SOCKET = 'agent.sock';
+/** How much of the console end is searched for a crash: an oops report is a few KiB. */
+const CRASH_SCAN_BYTES = 256 * 1024;
 
 export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle> {
   const vlog = log.child({ vm: path.basename(cfg.workdir) });
@@ -262,13 +267,24 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   /** Set when a helper died under a running VM (the reason the VM was then stopped). */
   let helperFailure: string | undefined;
   let guestStopping = false;
+  /** Read once QEMU or a helper ended: a crashed guest is the reason, whichever process noticed first. */
+  const readGuestCrash = async (): Promise<string | undefined> => findGuestCrash(await tailFile(consoleLogPath, CRASH_SCAN_BYTES));
   const exited: Promise<VmExit> = q.ended.then(async (end) => {
-    const description = helperFailure ? `${helperFailure}, so the VM was stopped` : `QEMU ${describeEnd(end)}`;
-    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested && !helperFailure, description };
+    const guestCrash = await readGuestCrash();
+    const description = guestCrash
+      ? describeGuestCrash(guestCrash)
+      : helperFailure
+        ? `${helperFailure}, so the VM was stopped`
+        : `QEMU ${describeEnd(end)}`;
+    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested && !helperFailure && !guestCrash, description };
     const qemuSaid = lastLines(await tailFile(q.logPath, 16 * 1024), 1)[0];
     const consoleLine = lastLines(await tailFile(consoleLogPath, 16 * 1024), 1)[0];
     if (qemuSaid) exit.qemuSaid = qemuSaid;
     if (consoleLine) exit.consoleLine = consoleLine;
+    if (guestCrash) {
+      exit.guestCrash = guestCrash;
+      vlog.error({ console: consoleLogPath }, describeGuestCrash(guestCrash));
+    }
     vlog.info({ code: end.code, signal: end.signal, stopped: exit.stopped }, exit.description);
     // QEMU gone (guest shutdown, panic, crash, kill): nothing else of this VM may outlive it.
     stop().catch((err: unknown) => vlog.error({ err }, 'teardown after QEMU exit'));
@@ -278,9 +294,12 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   // process touching the volume would hang. vhost-user-fs cannot reconnect, so the VM is stopped and the failure
   // reported (running commands end with an error naming it) instead.
   for (const h of helpers) {
-    void h.ended.then((end) => {
+    void h.ended.then(async (end) => {
       if (stopRequested) return;
       if (guestStopping) return void vlog.info({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ended during the guest's shutdown`);
+      // A guest that crashed takes QEMU down, and the virtiofsd with it: that exit is a consequence, not the cause.
+      if (await readGuestCrash()) return void vlog.info({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ended after the guest crashed`);
+      if (stopRequested) return;
       helperFailure = `${h.name} ${describeEnd(end)} while the VM ran`;
       vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${helperFailure}; stopping the VM`);
       stop().catch((err: unknown) => vlog.error({ err }, 'teardown after a helper died'));
