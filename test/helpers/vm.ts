@@ -42,8 +42,11 @@ export interface TestVm {
   activity: Activity;
   workdir: string;
   deployment: Deployment;
-  /** Shuts down, asserts nothing outlived it, removes the workdir. */
-  dispose(): Promise<void>;
+  /**
+   * Shuts down, asserts nothing outlived it, removes the workdir; fails if the guest console shows a kernel crash,
+   * unless the test crashed the guest on purpose (`expectCrash`).
+   */
+  dispose(opts?: { expectCrash?: boolean }): Promise<void>;
 }
 
 export async function bootTestVm(opts: { image?: string; globals?: string[]; boot?: Partial<ActivityOptions> } = {}): Promise<TestVm> {
@@ -55,10 +58,11 @@ export async function bootTestVm(opts: { image?: string; globals?: string[]; boo
     activity,
     workdir,
     deployment,
-    async dispose() {
+    async dispose({ expectCrash = false } = {}) {
       await activity.shutdown();
       const left = await waitNoneAlive(workdir, 5000);
-      await fsp.rm(base, { recursive: true, force: true });
+      if (expectCrash) await fsp.rm(base, { recursive: true, force: true });
+      else await removeTestDir(base);
       if (left.length) throw new Error(`processes outlived teardown: ${left.join('; ')}`);
     },
   };
@@ -116,4 +120,41 @@ export async function assertOrderlyShutdown(workdir: string): Promise<void> {
   if (!/terminating on signal/.test(qemuLog)) return;
   const runtimeLog = await fsp.readFile(path.join(workdir, 'logs', 'runtime.log'), 'utf8').catch(() => '');
   assert.match(runtimeLog, /guest did not end the VM in time/, `QEMU was killed instead of the guest powering off: ${qemuLog.trim()}`);
+}
+
+/** A line of a guest kernel oops or panic report (what the issue of a crashing PID 1 showed). */
+export const GUEST_CRASH_LINE = /^.*(?:BUG:|Oops|Kernel panic).*$/m;
+
+/** The first crash line of every console.log under `dir` (walked recursively), as "<file>: <line>". */
+export async function guestCrashes(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const entries = await fsp.readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  for (const rel of entries) {
+    if (path.basename(rel) !== 'console.log') continue;
+    const text = await fsp.readFile(path.join(dir, rel), 'utf8').catch(() => '');
+    const m = GUEST_CRASH_LINE.exec(text);
+    if (m) found.push(`${rel}: ${m[0].trim()}`);
+  }
+  return found;
+}
+
+/**
+ * Removes a test's folder after checking every guest console in it: any oops or panic fails the test, with the
+ * console kept as `<tmp>/yrvm-crash-<time>.log` for the chase. Tests that crash a guest on purpose remove their
+ * folder themselves.
+ */
+export async function removeTestDir(dir: string): Promise<void> {
+  let crashes: string[] = [];
+  try {
+    crashes = await guestCrashes(dir);
+    if (crashes.length > 0) {
+      const kept = path.join(os.tmpdir(), `yrvm-crash-${Date.now()}.log`);
+      const first = crashes[0]!.slice(0, crashes[0]!.indexOf(': '));
+      await fsp.copyFile(path.join(dir, first), kept).catch(() => undefined);
+      crashes.push(`console kept as ${kept}`);
+    }
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+  if (crashes.length > 0) throw new Error(`the guest kernel crashed: ${crashes.join('; ')}`);
 }

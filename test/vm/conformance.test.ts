@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import { assertOrderlyShutdown, deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import { assertOrderlyShutdown, deployTo, longWorkdir, removeTestDir, testImage, waitNoneAlive } from '../helpers/vm.js';
 import { debianImage } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -26,7 +26,7 @@ async function spawnRuntime(image: string, extra: string[] = []): Promise<{ clie
 async function finish(client: ExeUnitClient, workdir: string, base: string): Promise<void> {
   await client.dispose();
   const left = await waitNoneAlive(workdir, 5000);
-  await fs.rm(base, { recursive: true, force: true });
+  await removeTestDir(base);
   assert.deepEqual(left, [], 'no QEMU/virtiofsd outlives the runtime');
   assert.deepEqual(client.violations, [], 'no contract violations');
 }

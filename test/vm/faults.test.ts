@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Activity } from '../../src/activity.js';
 import { gvmiTrailer } from '../../src/image/gvmi-writer.js';
 import { silentLogger } from '../../src/log.js';
-import { bootTestVm, deployTo, longWorkdir, sh, testImage, waitNoneAlive, liveVmProcesses } from '../helpers/vm.js';
+import { bootTestVm, deployTo, longWorkdir, removeTestDir, sh, testImage, waitNoneAlive, liveVmProcesses } from '../helpers/vm.js';
 import { runCli } from '../helpers/cli.js';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
 
@@ -27,7 +27,7 @@ test('a corrupted image (valid trailer, garbage squashfs) gives a clear boot err
     assert.ok(Date.now() - started < 60_000);
     assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
   } finally {
-    await fs.rm(base, { recursive: true, force: true });
+    await removeTestDir(base);
   }
 });
 
@@ -83,7 +83,7 @@ test('`run` attaches to a live start through the control socket', async () => {
   } finally {
     await client.dispose();
     assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
-    await fs.rm(base, { recursive: true, force: true });
+    await removeTestDir(base);
   }
 });
 

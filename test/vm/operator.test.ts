@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
-import { assertOrderlyShutdown, deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import { assertOrderlyShutdown, deployTo, longWorkdir, removeTestDir, testImage, waitNoneAlive } from '../helpers/vm.js';
 
 interface Terminal {
   workdir: string;
@@ -46,7 +46,7 @@ async function startOnTerminal(): Promise<Terminal> {
     },
     dispose: async () => {
       child.kill('SIGKILL');
-      await fs.rm(base, { recursive: true, force: true });
+      await removeTestDir(base);
     },
   };
 }

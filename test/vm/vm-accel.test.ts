@@ -12,9 +12,10 @@ import { silentLogger } from '../../src/log.js';
 import { bootProbe, checkKvmDevice, checkNotPvm, probeAccel } from '../../src/vm/accel-probe.js';
 import { AccelError } from '../../src/vm/errors.js';
 import { guestDir, KERNEL_FILE } from '../../src/vm/guest-files.js';
+import { removeTestDir } from '../helpers/vm.js';
 
 const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vm-accel-'));
-after(() => fsp.rm(tmp, { recursive: true, force: true }));
+after(() => removeTestDir(tmp));
 const realKernel = path.join(guestDir(), KERNEL_FILE);
 const haveKernel = fs.existsSync(realKernel);
 

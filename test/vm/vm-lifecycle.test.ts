@@ -25,10 +25,11 @@ import { guestDir, KERNEL_FILE } from '../../src/vm/guest-files.js';
 import { descendantsOf, pidAlive, waitPidsGone } from '../../src/vm/supervisor.js';
 import { findVirtiofsd, type VirtiofsdSandbox } from '../../src/vm/virtiofsd.js';
 import { startVm, vmExitError, type VmHandle, type VmStartConfig } from '../../src/vm/vm.js';
+import { removeTestDir } from '../helpers/vm.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vm-life-'));
-after(() => fsp.rm(tmp, { recursive: true, force: true }));
+after(() => removeTestDir(tmp));
 
 const realKernel = path.join(guestDir(), KERNEL_FILE);
 const haveKernel = fs.existsSync(realKernel);
@@ -274,9 +275,13 @@ describe('VM lifecycle', { timeout: 120_000 }, () => {
     const exit = await vm.exited;
     assert.equal(exit.code, 0);
     assert.match(await vm.consoleTail(5), /Kernel panic/);
+    // The exit names the crash by the console's first panic line, not by how QEMU ended.
+    assert.match(exit.guestCrash ?? '', /^Kernel panic - not syncing: /);
+    assert.equal(exit.description, `guest kernel panic: ${exit.guestCrash}`);
     assert.ok(Date.now() - t0 < 30_000);
     await vm.stop();
     await assertNothingLeft(w);
+    await fsp.rm(w, { recursive: true, force: true }); // this crash was wanted: not for the after-all console scan
   });
 
   it('QEMU and virtiofsd die with a SIGKILLed runtime', async () => {

@@ -13,10 +13,11 @@ import { silentLogger } from '../../src/log.js';
 import { createExt4Disk } from '../../src/vm/disks.js';
 import { DiskError } from '../../src/vm/errors.js';
 import { pidAlive, spawnSupervised, waitPidsGone } from '../../src/vm/supervisor.js';
+import { removeTestDir } from '../helpers/vm.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'vm-sup-'));
-after(() => fs.rm(tmp, { recursive: true, force: true }));
+after(() => removeTestDir(tmp));
 
 async function pgrp(pid: number | 'self'): Promise<number> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
