@@ -63,6 +63,9 @@ const MEANING: Record<string, string> = {
   'stdout-stream':
     '`dd if=/dev/zero bs=1M count=256` in the guest with every byte delivered to the host output sink (counted and dropped): guest pipe → init → virtio-serial → QEMU chardev socket → GuestClient → sink under credit flow control. Timed on the host from exec to exit notice. ' +
     'Floor: the same bytes through a pipe inside the guest (`dd … | cat > /dev/null`), timed by the host minus one exec round trip of `/bin/true`. (busybox `head -c` copies byte by byte through stdio, ~7 MB/s under TCG, so it is not the producer.)',
+  'stdout-stream-lines':
+    '`chatter -n 300000` (test/image/chatter.c, in the bench image) writes 300000 lines of 9..80 bytes with one write(2) each, as a line-buffered stdio program does; every byte is delivered to the host sink (counted and dropped). Timed on the host from exec to exit notice. ' +
+    'Floor: the same writer into a pipe inside the guest (`chatter … | cat > /dev/null`), timed by the host minus one exec round trip. Here the writer\'s own system calls bound both, so the ratio shows what the relay costs a chatty program.',
   'virtiofs-write':
     '`dd if=/dev/zero of=/golem/output/w.bin bs=1M count=256 conv=fsync` on the host volume, timed by the host minus one exec round trip (the guest clock\'s figure is in the breakdown). Floors: the same dd to the guest tmpfs (`/tmp`), and the same dd on the host into the volume folder.',
   'virtiofs-read':

@@ -6,6 +6,9 @@
  *
  * Floor: the same bytes through a pipe inside the guest, `dd if=/dev/zero bs=1M count=256 | cat > /dev/null`,
  * timed by the host minus an exec round trip (see timedInGuest; the guest-clock figure is the second floor).
+ *
+ * Small writes: `chatter -n 300000` (test/image/chatter.c) writes 300000 lines of 9..80 bytes, one write(2) each,
+ * as line-buffered stdio programs do; the floor is the same writer into an in-guest pipe (`chatter | cat`).
  */
 import type { BenchContext } from './lib/context.js';
 import { iterations } from './lib/context.js';
@@ -14,6 +17,7 @@ import { mbPerSec } from './lib/stats.js';
 import { execBaseline, guestClocksource, runIn, timedInGuest, type BootedVm } from './lib/vm.js';
 
 export const STREAM_BYTES = 256 * 1024 * 1024;
+export const CHATTER_LINES = 300_000;
 
 export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure[]> {
   const n = iterations(ctx, 2, 5);
@@ -42,7 +46,41 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
     floorGuest.push(mbPerSec(STREAM_BYTES, p.guest));
   }
   const clock = await guestClocksource(a);
+
+  ctx.say(`stdout streaming, small writes: 1 warm-up + ${n} runs of chatter -n ${CHATTER_LINES}, alternating with the in-guest pipe`);
+  const chatter = ['/usr/local/bin/chatter', '-n', String(CHATTER_LINES)];
+  const chatterOnce = async (): Promise<{ ms: number; bytes: number }> => {
+    const t0 = performance.now();
+    const r = await runIn(a, chatter, { countOnly: true });
+    const ms = performance.now() - t0;
+    if (r.code !== 0) throw new Error(`small-write streaming: exit ${r.code}: ${r.stderr}`);
+    return { ms, bytes: r.stdoutBytes };
+  };
+  const chatterPipe = (): Promise<{ host: number; guest: number }> => timedInGuest(a, ['/bin/sh', '-c', `${chatter.join(' ')} | cat > /dev/null`], base);
+  const { bytes: lineBytes } = await chatterOnce();
+  await chatterPipe();
+  const small: number[] = [];
+  const smallFloor: number[] = [];
+  const smallFloorGuest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    small.push(mbPerSec(lineBytes, (await chatterOnce()).ms));
+    const p = await chatterPipe();
+    smallFloor.push(mbPerSec(lineBytes, p.host));
+    smallFloorGuest.push(mbPerSec(lineBytes, p.guest));
+  }
   return [
+    makeFigure({
+      id: 'stdout-stream-lines',
+      title: `stdout streaming of ${CHATTER_LINES} lines written one write(2) each`,
+      unit: 'MB/s',
+      better: 'higher',
+      samples: small,
+      floors: [
+        { label: 'the same writer into a pipe inside the guest (chatter | cat > /dev/null), host clock minus one exec round trip', samples: smallFloor },
+        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: smallFloorGuest },
+      ],
+      notes: [`${lineBytes} bytes in lines of 9..80 bytes (test/image/chatter.c); reported, no target`],
+    }),
     makeFigure({
       id: 'stdout-stream',
       title: 'stdout streaming of 256 MiB to the host',
