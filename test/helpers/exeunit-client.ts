@@ -1,6 +1,6 @@
 /**
  * A conformance client that drives the runtime exactly as yagna's ExeUnit does in service mode
- * (shared/spec/yagna-contract.md sections 1 and 3), for tests:
+ * (docs/yagna-contract.md sections 1 and 3), for tests:
  *  - spawns `node bin/ya-runtime-vm <global options> start [start args]` with cwd = the activity workdir, in our
  *    own process group (no `detached`), stdin/stdout as the frame streams;
  *  - request ids start at 2 (the Hello) and count up;
@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from './runtime-api-vectors.js';
+import { CLI } from './paths.js';
 import {
   FrameSplitter,
   decodeResponse,
@@ -107,7 +107,7 @@ export class ExeUnitClient {
   }
 
   private constructor(opts: SpawnOptions) {
-    const [program, ...lead] = opts.command ?? [process.execPath, path.join(repoRoot(), 'bin', 'ya-runtime-vm')];
+    const [program, ...lead] = opts.command ?? [process.execPath, CLI];
     const argv = [...lead, ...(opts.globalArgs ?? []), 'start', ...(opts.startArgs ?? [])];
     this.child = spawn(program!, argv, {
       cwd: opts.workdir,

@@ -1,6 +1,6 @@
 /**
- * The ExeUnit's side of the service protocol wire format, written by hand from shared/spec/yagna-contract.md
- * section 3 and shared/vectors/runtime-api/frames.txt. It deliberately shares no code with src/api/ (no generated
+ * The ExeUnit's side of the service protocol wire format, written by hand from docs/yagna-contract.md section 3.2
+ * and test/vectors/runtime-api/frames.txt (section 3.7). It deliberately shares no code with src/api/ (no generated
  * protobuf, no frame codec): a conformance client that reused the runtime's codec would agree with any bug in it.
  *
  * Encoding follows proto3: default values (0, "", false) are omitted; message fields, empty ones included, are

@@ -1,12 +1,9 @@
 /**
- * Loads the ExeUnit service protocol vectors, shared/vectors/runtime-api/frames.txt: pairs of a comment line
- * ("# request: …" or "# response: …") and one delimited frame in hex. The shared folder sits beside the repository
- * (`<repo root>/../shared`); the repository root is found by walking up from this file to package.json, so the
- * helper works from test/helpers/ and from dist/test/helpers/ alike.
+ * Loads the ExeUnit service protocol vectors, test/vectors/runtime-api/frames.txt (docs/yagna-contract.md,
+ * section 3.7): pairs of a comment line ("# request: …" or "# response: …") and one delimited frame in hex.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { RUNTIME_API_FRAMES } from './paths.js';
 
 export interface FrameVector {
   direction: 'request' | 'response';
@@ -18,21 +15,6 @@ export interface FrameVector {
   line: number;
 }
 
-/** The folder holding package.json above this file. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
-export function frameVectorsPath(): string {
-  return path.resolve(repoRoot(), '..', 'shared', 'vectors', 'runtime-api', 'frames.txt');
-}
-
 export function fromHex(hex: string): Uint8Array {
   if (!/^(?:[0-9a-f]{2})*$/i.test(hex)) throw new Error(`not hex: ${hex}`);
   return Uint8Array.from(Buffer.from(hex, 'hex'));
@@ -42,7 +24,7 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-export function loadFrameVectors(file: string = frameVectorsPath()): FrameVector[] {
+export function loadFrameVectors(file: string = RUNTIME_API_FRAMES): FrameVector[] {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const vectors: FrameVector[] = [];
   let pending: { direction: 'request' | 'response'; description: string } | undefined;

@@ -14,7 +14,8 @@ import {
   type DecodedResponse,
   type RequestCommand,
 } from '../../helpers/exeunit-client.js';
-import { fromHex, loadFrameVectors, repoRoot, toHex } from '../../helpers/runtime-api-vectors.js';
+import { fromHex, loadFrameVectors, toHex } from '../../helpers/runtime-api-vectors.js';
+import { REPO_ROOT } from '../../helpers/paths.js';
 
 const vectors = loadFrameVectors();
 const strip = (frame: Uint8Array): Uint8Array => {
@@ -124,7 +125,7 @@ describe('exeunit-wire decoder', () => {
 });
 
 describe('ExeUnitClient against the real service loop (host-exec fixture)', () => {
-  const fixture = path.join(repoRoot(), 'dist', 'test', 'fixtures', 'fake-runtime.js');
+  const fixture = path.join(REPO_ROOT, 'dist', 'test', 'fixtures', 'fake-runtime.js');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exeunit-client-'));
   const clients: ExeUnitClient[] = [];
   const open = (env: NodeJS.ProcessEnv = process.env, globalArgs = ['--workdir', tmp]): ExeUnitClient => {
