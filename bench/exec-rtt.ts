@@ -6,7 +6,7 @@
  * what the guest needs to start and reap a process, no channel. Timed by the host's clock, independent of the
  * guest's (which may be jiffies under TCG): one sample = (wall of `forkexec B+1` - wall of `forkexec 1`) / B, so the
  * round trip of the exec that runs the helper cancels out. Also shown: the guest's own clock for the same runs
- * (batch means), and the helper on the host (what design.md calls the host fork+exec).
+ * (batch means), and the helper on the host (the host's own fork+exec cost).
  */
 import { execa } from 'execa';
 import type { BenchContext } from './lib/context.js';

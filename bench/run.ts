@@ -5,7 +5,7 @@
  * Order: artefacts (cached) -> Node cost (no VM) -> cold start (alternating with the floor VM) -> one VM for exec
  * round trip, stdout streaming and virtio-fs I/O -> one VM with `--volumes 9p` for 9p I/O -> idle memory (1, then
  * 4 activities in service mode). A scenario that fails is recorded as not measured, with its error, and the run
- * goes on. No figure is asserted anywhere: speed is reported, not tested (style.md, Tests).
+ * goes on. No figure is asserted anywhere: speed is reported, not tested (it varies with the machine's load).
  *
  * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory.
  */

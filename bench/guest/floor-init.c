@@ -3,8 +3,8 @@
  *
  * Booted as /init of its own gzip'd newc initramfs, with the same kernel, QEMU machine, memory, vCPUs and accelerator
  * as a real activity. It ends the VM at once with reboot(RB_AUTOBOOT), which `reboot=t` + QEMU's `-no-reboot` turn
- * into a QEMU exit (there is no power-off without ACPI; design.md, Guest kernel). The wall time from spawning QEMU to
- * its exit is therefore "QEMU + kernel boot + nothing": the floor a real cold start is compared with.
+ * into a QEMU exit (the microvm runs with acpi=off, and without ACPI there is no power-off). The wall time from
+ * spawning QEMU to its exit is therefore "QEMU + kernel boot + nothing": the floor a real cold start is compared with.
  *
  * With `ybench_idle=1` on the kernel command line (the kernel hands unknown key=value words to init as environment)
  * it sleeps forever instead: the idle-memory floor (a VM doing nothing, bench/idle-memory.ts).

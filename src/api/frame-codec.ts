@@ -1,5 +1,5 @@
 /**
- * Protobuf "delimited" framing of the ExeUnit service protocol (shared/spec/yagna-contract.md section 3): every
+ * Protobuf "delimited" framing of the ExeUnit service protocol (docs/yagna-contract.md section 3.1): every
  * message is a varint length prefix followed by that many bytes of one encoded message.
  *
  * Layer 1 (pure, no I/O): `FrameBuffer` accumulates chunks as they arrive and cuts frames out of them. The declared

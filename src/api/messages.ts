@@ -1,8 +1,8 @@
 /**
  * Pure mapping between protobuf messages and service values: decoding a Request body, building every Response the
- * service sends, and mapping errors to the ExeUnit's ErrorCode. No I/O. Wire facts (contract section 3): Response.id
- * is field 2; events carry `event: true` and id 0; empty messages in the oneof (kill{}, shutdown{}) are still
- * encoded, which protobuf-es does for any set message field.
+ * service sends, and mapping errors to the ExeUnit's ErrorCode. No I/O. Wire facts (docs/yagna-contract.md
+ * section 3.2): Response.id is field 2; events carry `event: true` and id 0; empty messages in the oneof (kill{},
+ * shutdown{}) are still encoded, which protobuf-es does for any set message field.
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { RuntimeError, errorChain } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * One RunProcess request, from exec to the exit event (contract section 3, steps 2-3):
+ * One RunProcess request, from exec to the exit event (docs/yagna-contract.md section 3.4):
  *  1. activity.exec(spec, sink); a rejection becomes the Error reply (NOT_FOUND for a missing binary);
  *  2. reply run{pid};
  *  3. each chunk the sink receives becomes ProcessStatus{pid, running: true, stdout|stderr}. Chunks delivered before

@@ -1,6 +1,6 @@
 /**
  * The `start` service loop: Request frames on `input` → calls on one ActivityApi → Response frames on `output`
- * (shared/spec/yagna-contract.md section 3). Layer 3 of the stdio protocol; framing is in frame-codec.ts, message
+ * (docs/yagna-contract.md section 3). Layer 3 of the stdio protocol; framing is in frame-codec.ts, message
  * building in messages.ts, one RunProcess in process-relay.ts.
  *
  *  Hello         boot() (once; again after a failed boot), then onStartEntrypoint, then reply hello{version}.

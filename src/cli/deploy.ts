@@ -1,6 +1,6 @@
 /**
  * `deploy --`: read the image, plan volumes and disks, create them, write deployment.json atomically, print the
- * deploy JSON (yagna-contract.md, section 2) as the only thing on stdout. Re-running on the same workdir reuses
+ * deploy JSON (docs/yagna-contract.md, section 2.1) as the only thing on stdout. Re-running on the same workdir reuses
  * folders and disks of the right size. On failure, what this run created is removed and no deployment.json is
  * written.
  */

@@ -1,8 +1,8 @@
 /**
- * Global options: the ExeUnit puts them before the subcommand (yagna-contract.md, section 1) and may add operator
- * `--runtime-arg` values we have never heard of, which must not make us fail. Commander cannot skip options it does
- * not know while still finding the subcommand after them (it cannot tell whether `--foo bar` takes a value), so
- * this module splits argv by hand: known global options are parsed and validated here, unknown ones are reported
+ * Global options: the ExeUnit puts them before the subcommand (docs/yagna-contract.md, section 1.2) and may add
+ * operator `--runtime-arg` values we have never heard of, which must not make us fail. Commander cannot skip options
+ * it does not know while still finding the subcommand after them (it cannot tell whether `--foo bar` takes a value),
+ * so this module splits argv by hand: known global options are parsed and validated here, unknown ones are reported
  * (the caller logs them) and dropped, and everything from the subcommand on goes to commander.
  */
 import { RuntimeError } from '../errors.js';

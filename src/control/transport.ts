@@ -1,5 +1,5 @@
 /**
- * Binds a connected unix socket to a vscode-jsonrpc MessageConnection (layers 2–3 of style.md's protocol stack).
+ * Binds a connected unix socket to a vscode-jsonrpc MessageConnection (framing and messages, above the socket).
  * Incoming bytes pass through a FrameGuard first, so a peer announcing an oversized frame is disconnected before
  * its body is buffered. Writes go through vscode-jsonrpc's SocketMessageWriter (one-slot queue; a write's promise
  * resolves once the socket accepted the bytes, i.e. the kernel buffer had room). `dispose()` of the returned

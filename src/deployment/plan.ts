@@ -107,7 +107,7 @@ export function planDeployment(input: PlanInput): Deployment {
   };
 }
 
-/** What the ExeUnit reads from deploy's stdout (yagna-contract.md, section 2). */
+/** What the ExeUnit reads from deploy's stdout (docs/yagna-contract.md, section 2.1). */
 export function deployOutput(d: Deployment): { startMode: 'blocking'; valid: { Ok: string }; vols: { name: string; path: string }[] } {
   const vols = d.volumes.flatMap((v) => (v.kind === 'host' ? [{ name: v.name, path: v.guestPath }] : []));
   return { startMode: 'blocking', valid: { Ok: '' }, vols };

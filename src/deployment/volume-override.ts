@@ -1,6 +1,6 @@
 /**
- * `--volume-override` (yagna-contract.md, section 2): a JSON object `{"<guest path>": <mount>}` with mount one of
- * `{"host":{}}`, `{"ram":{"size":S}}`, `{"storage":{"size":S,"preallocate":S?,"errors":"<ext4 errors=>"?}}`.
+ * `--volume-override` (docs/yagna-contract.md, section 2.3): a JSON object `{"<guest path>": <mount>}` with mount
+ * one of `{"host":{}}`, `{"ram":{"size":S}}`, `{"storage":{"size":S,"preallocate":S?,"errors":"<ext4 errors=>"?}}`.
  * Validated field by field; every rejection names the guest path and the fault.
  */
 import * as z from '../schema.js';

@@ -1,7 +1,7 @@
 /**
- * Reads a .gvmi (spec/gvmi.md): SquashFS image, then CRC-32 (LE) of the JSON, the JSON, and its length as 8 ASCII
- * digits at the very end. Pure functions take bytes; `readGvmi` does the (bounded) file I/O: it never reads more
- * than the trailer, whatever size the file claims.
+ * Reads a .gvmi (docs/gvmi-format.md, sections 1 and 2): SquashFS image, then CRC-32 (LE) of the JSON, the JSON,
+ * and its length as 8 ASCII digits at the very end. Pure functions take bytes; `readGvmi` does the (bounded) file
+ * I/O: it never reads more than the trailer, whatever size the file claims.
  */
 import fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';

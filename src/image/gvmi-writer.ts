@@ -1,4 +1,7 @@
-/** Writes the .gvmi trailer (spec/gvmi.md): CRC-32 LE of the JSON, the JSON, its length as 8 decimal digits. */
+/**
+ * Writes the .gvmi trailer (docs/gvmi-format.md, section 1): CRC-32 LE of the JSON, the JSON, its length as 8
+ * decimal digits.
+ */
 import zlib from 'node:zlib';
 
 export function gvmiTrailer(metadata: object): Buffer {

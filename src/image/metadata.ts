@@ -1,7 +1,7 @@
 /**
- * The JSON metadata of a .gvmi: Docker's container config with PascalCase keys (spec/gvmi.md). Any key may be
- * missing, unknown keys are ignored, `null` means absent (Docker writes `"Cmd": null`). Wrong types are rejected
- * with the name of the field.
+ * The JSON metadata of a .gvmi: Docker's container config with PascalCase keys (docs/gvmi-format.md, section 3).
+ * Any key may be missing, unknown keys are ignored, `null` means absent (Docker writes `"Cmd": null`). Wrong types
+ * are rejected with the name of the field.
  */
 import * as z from '../schema.js';
 import type { ImageConfig } from '../deployment/deployment.js';

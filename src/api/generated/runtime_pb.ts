@@ -1,5 +1,5 @@
 // The yagna ExeUnit <-> runtime service protocol (ya-runtime-api), written from the table in
-// shared/spec/yagna-contract.md section 3. Field numbers are exact and must never change: they are the wire format
+// docs/yagna-contract.md section 3.2. Field numbers are exact and must never change: they are the wire format
 // the ExeUnit speaks. Note Request.id is field 1 but Response.id is field 2 (field 1 is `event`).
 //
 // Regenerate src/api/generated/ (from the repository root, no npm script needed):
