@@ -1,7 +1,8 @@
 /**
- * The only place that constructs pino loggers. With a workdir, logs go to `<workdir>/logs/runtime.log` (JSON, one
- * line per entry, written synchronously so the last lines survive an abrupt exit); without one, to stderr. Never to
- * stdout: in service mode stdout carries protobuf frames only, and `deploy`/`offer-template` print JSON there.
+ * The only place that constructs pino loggers. A logger writes JSON, one line per entry, synchronously (so the last
+ * lines survive an abrupt exit), to one destination: `<workdir>/logs/runtime.log` with a workdir, another file when
+ * given one, else stderr. Never to stdout: in service mode stdout carries protobuf frames only, and
+ * `deploy`/`offer-template` print JSON there. Which destination a CLI command uses is src/cli/log-target.ts's call.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,15 +10,40 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(opts: { workdir?: string; level?: string; name?: string }): Logger {
+export interface LoggerOptions {
+  /** Log into `<workdir>/logs/runtime.log`. */
+  workdir?: string;
+  /** Without a workdir: log into this file (appended; its folder is created). */
+  file?: string;
+  /** With `file`: a file already larger than this is first renamed to `<file>.1`, replacing the previous one. */
+  rotateBytes?: number;
+  level?: string;
+  name?: string;
+}
+
+/** The log of one activity. */
+export function workdirLogFile(workdir: string): string {
+  return path.join(workdir, 'logs', 'runtime.log');
+}
+
+/** Throws when the file cannot be opened (the caller decides what to fall back to). */
+export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? process.env['YA_RUNTIME_VM_LOG'] ?? 'info';
-  if (opts.workdir) {
-    const dir = path.join(opts.workdir, 'logs');
-    fs.mkdirSync(dir, { recursive: true });
-    const dest = pino.destination({ dest: path.join(dir, 'runtime.log'), sync: true, mkdir: true });
-    return pino({ level, name: opts.name ?? 'ya-runtime-vm', base: { pid: process.pid } }, dest);
+  const options = { level, name: opts.name ?? 'ya-runtime-vm', base: { pid: process.pid } };
+  const file = opts.workdir ? workdirLogFile(opts.workdir) : opts.file;
+  if (file === undefined) return pino(options, pino.destination({ fd: 2, sync: true }));
+  if (!opts.workdir && opts.rotateBytes !== undefined) rotate(file, opts.rotateBytes);
+  return pino(options, pino.destination({ dest: file, sync: true, mkdir: true }));
+}
+
+/** Keeps a log that many runs append to bounded: one previous generation, `<file>.1`. */
+function rotate(file: string, maxBytes: number): void {
+  try {
+    if (fs.statSync(file).size > maxBytes) fs.renameSync(file, `${file}.1`);
+  } catch (err) {
+    // No log yet, or a concurrent run has just rotated it: either way there is nothing to do.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return pino({ level, name: opts.name ?? 'ya-runtime-vm', base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
 }
 
 /** A logger that drops everything (tests, and commands that must print nothing). */

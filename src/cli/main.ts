@@ -1,14 +1,16 @@
 /**
- * CLI entry: split global options (globals.ts), dispatch the subcommand, print any error as one line
- * ("ya-runtime-vm deploy: <error chain>") on stderr with the full stack only in the log, exit with the code of
- * exit-codes.ts. Nothing but a subcommand's own output ever reaches stdout.
+ * CLI entry: split global options (globals.ts), open the log (log-target.ts), dispatch the subcommand, print any
+ * error as one line ("ya-runtime-vm deploy: <error chain>") on stderr with the full stack only in the log, exit
+ * with the code of exit-codes.ts. Nothing but a subcommand's own output ever reaches stdout.
  */
 import { Command, CommanderError } from 'commander';
 import { errorChain } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { defaultCacheDir } from '../vm/guest-files.js';
 import { VERSION } from '../version.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import { splitArgv, UsageError, type GlobalOptions } from './globals.js';
+import { chooseLogTarget, openLogger } from './log-target.js';
 // Subcommand modules are imported when their command runs: loading execa, protobuf, zod and the VM layer for
 // every invocation cost most of the CLI's start-up time (docs/benchmarks.md, Node cost).
 
@@ -36,10 +38,14 @@ Global options (before the command):
   --volumes auto|virtiofs|9p  transport for host volumes (default auto: virtio-fs, else 9p)
   --virtiofsd PATH         virtiofsd binary to use
   --guest-dir DIR          folder with bzImage + initramfs.img (default: the build-guest cache)
-  --log-level LEVEL        trace|debug|info|warn|error|silent
+  --log-level LEVEL        trace|debug|info|warn|error|silent (without a workdir: the log on stderr)
   -V, --version            print the version
   -h, --help               print this help
 Unknown global options are ignored (logged).
+
+Logs (JSON): deploy, start and run --workdir write <workdir>/logs/runtime.log. Other commands write to stderr
+when it is not a terminal or with --log-level, else to <cache>/logs/runtime.log, where cache is
+$YA_RUNTIME_VM_CACHE, /var/cache/ya-runtime-vm as root, or ~/.cache/ya-runtime-vm.
 `;
 
 export interface Context {
@@ -56,14 +62,16 @@ export async function main(argv: string[]): Promise<void> {
     if (split.flag === 'version') return void process.stdout.write(`ya-runtime-vm ${VERSION}\n`);
     if (split.flag === 'help' || sub === 'help') return void process.stdout.write(HELP);
     if (!sub) throw new UsageError('no command given (see --help)');
-    // deploy and start always own a workdir (the ExeUnit's cwd by default) and log there; `run` logs there only
-    // when given --workdir (without it, it may boot an ephemeral VM in a temporary folder).
-    const logWorkdir = split.globals.workdir ?? (sub === 'deploy' || sub === 'start' ? process.cwd() : undefined);
-    const toFile = logWorkdir !== undefined && ['deploy', 'start', 'run'].includes(sub);
-    log = createLogger({
-      ...(toFile ? { workdir: logWorkdir } : {}),
-      level: split.globals.logLevel ?? (toFile ? 'info' : 'warn'),
-    });
+    log = openLogger(
+      chooseLogTarget({
+        command: sub,
+        workdir: split.globals.workdir,
+        cwd: process.cwd(),
+        level: split.globals.logLevel,
+        stderrIsTTY: process.stderr.isTTY === true,
+        cacheDir: defaultCacheDir(),
+      }),
+    );
     log.info({ argv, command: sub }, 'ya-runtime-vm %s', VERSION);
     if (split.ignored.length) log.warn({ ignored: split.ignored }, 'ignoring unknown global options');
     const ctx: Context = { globals: split.globals, log };
