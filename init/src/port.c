@@ -99,7 +99,7 @@ int port_write_all(const void *buf, size_t n, int timeout_ms)
  * Why a private pipe: virtio_console's splice_write sizes its scatter list to the number of buffers in the pipe
  * and marks the last of them as the end, but fills only as many entries as the bytes asked for cover. A splice
  * of fewer bytes than the pipe holds then hands the virtqueue empty entries, and the guest kernel oopses in PID 1
- * (NULL page in vring_map_one_sg) or corrupts its heap (docs/guest-protocol.md, "Output path"). A process's
+ * (NULL page in vring_map_one_sg) or corrupts its heap (docs/guest-protocol.md, "Output path in the guest"). A process's
  * pipe may hold more than one frame may carry (credit, PROTO_MAX_OUTPUT), and its writers can add to it at any
  * moment, so asking for "all of it" is not possible there. Only init writes g_mid, so every splice from g_mid
  * to the port asks for exactly what g_mid holds. pipe-to-pipe splice moves page references, not bytes.

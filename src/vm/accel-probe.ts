@@ -1,5 +1,5 @@
 /**
- * Choosing the accelerator: KVM only when it really works, else TCG with a loud warning (design.md, Hypervisor).
+ * Choosing the accelerator: KVM only when it really works, else TCG with a loud warning (docs/operator-guide.md, Accelerator).
  *
  * "Really works" is three facts, checked in order and each only if the previous one passed:
  *  1. /dev/kvm opens read-write;

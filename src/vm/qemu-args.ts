@@ -4,7 +4,7 @@
  * Machine: `-M microvm` (virtio-mmio only, no PCI, no firmware tables) with ACPI off, so QEMU lists every
  * virtio-mmio device on the kernel command line (`virtio_mmio.device=...`, our kernel has
  * VIRTIO_MMIO_CMDLINE_DEVICES) and boots through qboot. Without ACPI the guest cannot power off: init ends the VM
- * with a reboot, which `-no-reboot` turns into a QEMU exit (design.md, Guest kernel).
+ * with a reboot, which `-no-reboot` turns into a QEMU exit (the microvm runs with acpi=off, so there is no power-off).
  *
  * Device values that hold paths go through `optValue`, which doubles commas (QEMU's option-list escape).
  */
@@ -54,7 +54,7 @@ export interface VmConfig {
 /** Name of the virtio-serial port init looks for under /sys/class/virtio-ports (docs/guest-protocol.md). */
 export const AGENT_PORT_NAME = 'yagent';
 
-/** Serial of the read-only image disk (design.md, Root filesystem). */
+/** Serial of the read-only image disk (docs/gvmi-format.md, section 5). */
 export const ROOTFS_SERIAL = 'rootfs-0';
 
 /** Kernel parameters every boot gets. */
@@ -65,7 +65,7 @@ export const BASE_KERNEL_CMDLINE: readonly string[] = [
   'reboot=t',
   // A panic reboots at once instead of hanging, so a broken guest ends QEMU (then -no-reboot exits).
   'panic=-1',
-  // Skip crypto self-tests: 0.2-0.45 s of boot under TCG (design.md, Boot-time facts).
+  // Skip crypto self-tests: 0.2-0.45 s of boot under TCG, measured when the guest kernel was chosen.
   'cryptomgr.notests',
   // Only warnings and worse on the console: printing to an emulated UART is slow under TCG.
   'quiet',
@@ -107,7 +107,7 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     // KVM when the probe says it really works, else TCG (accel-probe.ts).
     '-accel', cfg.accel,
     // KVM: pass the host CPU through. TCG: `max` emulates every feature QEMU can (RDRAND, AVX...) that real
-    // images expect; only ~0.1 s slower to boot than qemu64 (design.md, Boot-time facts).
+    // images expect; only ~0.1 s slower to boot than qemu64 (measured when the guest kernel was chosen).
     '-cpu', cfg.accel === 'kvm' ? 'host' : 'max',
     // vCPUs the activity was sold.
     '-smp', String(cfg.cpus),

@@ -2,7 +2,7 @@
  * Output under load (issue 9): small writes through stdio, stdout and stderr interleaved, several processes at
  * once, big writes through a shell pipe, 1 vCPU and 0.5 GiB, in one VM. Every run's output must arrive exact and
  * the guest console must stay free of oopses (init's splice of a process pipe into the port once crashed the
- * guest kernel in PID 1 now and then: docs/guest-protocol.md, "Output path").
+ * guest kernel in PID 1 now and then: docs/guest-protocol.md, "Output path in the guest").
  *
  * `npm test` does YA_STRESS_RUNS runs (default 36, about a minute under TCG); `npm run stress` does hundreds.
  */

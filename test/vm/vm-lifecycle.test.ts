@@ -8,8 +8,8 @@
  *  - the guest kernel (scripts/build-guest) with a busybox initramfs made here: /init mounts the virtio-fs share,
  *    writes a file into it, writes a line to the `yagent` port, and reboots (QEMU exits). Skipped without the kernel
  *    or busybox.
- * Every test checks that no process whose command line mentions its workdir survives (the process registry of
- * style.md, Tests).
+ * Every test checks that no process whose command line mentions its workdir survives (a registry of the
+ * test's processes, checked at teardown).
  */
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
