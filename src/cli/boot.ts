@@ -1,5 +1,5 @@
 /** Shared by start, run and test: boot an Activity for a deployment with the global options' VM choices. */
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 

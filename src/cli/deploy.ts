@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { UsageError } from './globals.js';
 import { readGvmi } from '../image/gvmi-reader.js';
 import { parseVolumeOverride } from '../deployment/volume-override.js';

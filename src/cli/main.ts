@@ -9,7 +9,8 @@ import type { Logger } from '../log.js';
 import { defaultCacheDir } from '../vm/guest-files.js';
 import { VERSION } from '../version.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
-import { splitArgv, UsageError, type GlobalOptions } from './globals.js';
+import type { Context } from './context.js';
+import { splitArgv, UsageError } from './globals.js';
 import { chooseLogTarget, openLogger } from './log-target.js';
 // Subcommand modules are imported when their command runs: loading execa, protobuf, zod and the VM layer for
 // every invocation cost most of the CLI's start-up time (docs/benchmarks.md, Node cost).
@@ -47,11 +48,6 @@ Logs (JSON): deploy, start and run --workdir write <workdir>/logs/runtime.log. O
 when it is not a terminal or with --log-level, else to <cache>/logs/runtime.log, where cache is
 $YA_RUNTIME_VM_CACHE, /var/cache/ya-runtime-vm as root, or ~/.cache/ya-runtime-vm.
 `;
-
-export interface Context {
-  globals: GlobalOptions;
-  log: Logger;
-}
 
 export async function main(argv: string[]): Promise<void> {
   let sub = '';

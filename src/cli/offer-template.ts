@@ -1,6 +1,6 @@
 /** `offer-template`: CPU facts from /proc/cpuinfo and the runtime's capabilities, as flattened offer properties. */
 import fs from 'node:fs/promises';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { RUNTIME_CAPABILITIES } from '../capabilities.js';
 
 export interface CpuFacts {

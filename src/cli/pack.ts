@@ -1,6 +1,6 @@
 /** `pack ROOTFS -o OUT.gvmi [...]`: build a .gvmi from a folder and print its SHA3-224. */
 import type { Command } from 'commander';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { UsageError } from './globals.js';
 import { COMPRESSIONS, pack, type Compression } from '../image/pack.js';
 

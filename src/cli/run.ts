@@ -8,12 +8,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { UsageError } from './globals.js';
 import { bootActivity, stdioSink } from './boot.js';
 import { deploy } from './deploy.js';
-import { CONTROL_SOCKET } from './start.js';
 import { connectControl } from '../control/client.js';
+import { controlSocketPath } from '../control/socket-path.js';
 import { readDeployment } from '../deployment/store.js';
 import { RuntimeError } from '../errors.js';
 import type { ExecSpec } from '../activity-api.js';
@@ -30,7 +30,7 @@ export async function runCommand(ctx: Context, entrypoint: string | undefined, c
 }
 
 async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promise<number | undefined> {
-  const socket = path.join(workdir, CONTROL_SOCKET);
+  const socket = controlSocketPath(workdir);
   if (!(await fs.stat(socket).catch(() => undefined))?.isSocket()) return undefined;
   let client;
   try {

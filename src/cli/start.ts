@@ -8,18 +8,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { bootActivity } from './boot.js';
 import { readDeployment } from '../deployment/store.js';
 import { runService } from '../api/service.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
+import { controlSocketPath } from '../control/socket-path.js';
 import type { ActivityApi } from '../activity-api.js';
 import type { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { RuntimeError } from '../errors.js';
 import { takeStopKeys } from './terminal.js';
-
-export const CONTROL_SOCKET = 'control.sock';
 
 export async function startCommand(ctx: Context, args: string[]): Promise<number> {
   const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
@@ -47,7 +46,7 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
       signal.addEventListener('abort', () => cancelBoot.abort(), { once: true });
       activity = await bootActivity(ctx, deployment, workdir, cancelBoot.signal);
       control = await startControlServer({
-        socketPath: path.join(workdir, CONTROL_SOCKET),
+        socketPath: controlSocketPath(workdir),
         activity,
         log: ctx.log,
         onShutdownRequested: () => activity?.shutdown(),
@@ -115,7 +114,7 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
     let control: ControlServer;
     try {
       control = await startControlServer({
-        socketPath: path.join(workdir, CONTROL_SOCKET),
+        socketPath: controlSocketPath(workdir),
         activity,
         log: ctx.log,
         onShutdownRequested: () => resolveDone(),

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import fsSync from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Context } from './main.js';
+import type { Context } from './context.js';
 import { bootActivity } from './boot.js';
 import { deploy } from './deploy.js';
 import { pack } from '../image/pack.js';

@@ -12,6 +12,13 @@ import { createShortPath } from '../vm/short-path.js';
 
 export const MAX_SOCKET_PATH_BYTES = 107;
 
+/** The control socket of an activity: `<workdir>/control.sock`, served by `start`, used by `run`. */
+export const CONTROL_SOCKET = 'control.sock';
+
+export function controlSocketPath(workdir: string): string {
+  return path.join(workdir, CONTROL_SOCKET);
+}
+
 /** A name for `socketPath` short enough for bind()/connect(); throws ControlSocketPathError if there is none. */
 export function bindablePath(socketPath: string, cwd: string = process.cwd()): string {
   const absolute = path.resolve(cwd, socketPath);
