@@ -13,9 +13,6 @@ export class ControlError extends RuntimeError {
 /** Nobody listens on the socket (ENOENT / ECONNREFUSED), or another `start` already does. */
 export class ControlSocketError extends ControlError {}
 
-/** The socket path is longer than a unix socket address allows (107 bytes). */
-export class ControlSocketPathError extends ControlError {}
-
 /** A peer sent a frame over MAX_FRAME_BYTES or a malformed header. */
 export class ControlFrameError extends ControlError {}
 

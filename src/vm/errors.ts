@@ -30,9 +30,6 @@ export class DiskError extends VmError {}
 /** Teardown left something behind (a process still running after SIGKILL). */
 export class VmStopError extends VmError {}
 
-/** A unix socket path cannot be made short enough (107 bytes). */
-export class SocketPathError extends VmError {}
-
 /** How a child process ended, as the supervisor reports it. */
 export interface ChildEnd {
   name: string;

@@ -22,7 +22,7 @@ export interface VmDisk {
 export interface VirtiofsShare {
   /** Mount tag the guest uses (`mount -t virtiofs <tag> ...`). */
   tag: string;
-  /** virtiofsd's vhost-user socket (a short path: see short-path.ts). */
+  /** virtiofsd's vhost-user socket (a short path: see src/unix-socket-path.ts). */
   socketPath: string;
 }
 

@@ -3,7 +3,7 @@
  *
  * Start (startVm):
  *  1. create `<workdir>/run/` (sockets) and `<workdir>/logs/` (console.log, qemu.log, virtiofsd-N.log); bind every
- *     socket through a short symlink to run/ (short-path.ts), since workdirs exceed the 107-byte socket limit;
+ *     socket through a short symlink to run/ (src/unix-socket-path.ts), since workdirs exceed the 107-byte socket limit;
  *  2. one virtiofsd per virtio-fs share, started before QEMU (QEMU connects to its socket at startup); wait until
  *     each socket exists;
  *  3. QEMU (qemu-args.ts), under the supervisor (setpriv --pdeathsig KILL, our process group);
@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { describeEarlyExit, describeEnd, VmStartError, VmStopError, type ChildEnd } from './errors.js';
 import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
-import { createShortPath } from './short-path.js';
+import { createShortPath } from '../unix-socket-path.js';
 import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
 import { defaultSandbox, findVirtiofsd, virtiofsdArgs, type VirtiofsdBinary, type VirtiofsdSandbox } from './virtiofsd.js';
 import { findExecutable, lastLines, tailFile } from './files.js';

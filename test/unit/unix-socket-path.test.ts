@@ -4,8 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createShortPath, MAX_SOCKET_PATH_BYTES, socketPathFits } from '../../../src/vm/short-path.js';
-import { SocketPathError } from '../../../src/vm/errors.js';
+import { createShortPath, MAX_SOCKET_PATH_BYTES, SocketPathError, socketPathFits } from '../../src/unix-socket-path.js';
 
 describe('short socket paths', () => {
   it('knows the limit', () => {

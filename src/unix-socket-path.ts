@@ -1,5 +1,7 @@
 /**
- * Short paths for unix sockets. `sun_path` holds 108 bytes including the NUL, so a socket path is at most 107 bytes
+ * Unix socket paths: the one place that knows the 107-byte limit, and short paths for sockets in deep folders.
+ * A shared leaf: the VM layer (QEMU's and virtiofsd's sockets) and the control socket both use it.
+ * `sun_path` holds 108 bytes including the NUL, so a socket path is at most 107 bytes
  * (vscode-jsonrpc node/main.ts `safeIpcPathLengths`), while provider workdirs are often 150+ bytes deep.
  *
  * Lifecycle: `createShortPath(target)` makes a fresh private directory (`mkdtemp`, mode 0700) under a short base
@@ -11,10 +13,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SocketPathError } from './errors.js';
+import { RuntimeError } from './errors.js';
 
 /** Longest unix socket path Linux accepts (sizeof(sun_path) - 1). */
 export const MAX_SOCKET_PATH_BYTES = 107;
+
+/** A unix socket path cannot be made short enough (codes SOCKET_PATH_TOO_LONG, SOCKET_DIR_FAILED,
+ * CONTROL_SOCKET_PATH_TOO_LONG). */
+export class SocketPathError extends RuntimeError {}
 
 export function socketPathFits(p: string): boolean {
   return Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES;
