@@ -12,7 +12,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { locateGuestFiles, defaultCacheDir, type GuestFiles } from '../src/vm/guest-files.js';
+import { defaultCacheDir } from '../src/cache-dir.js';
+import { locateGuestFiles, type GuestFiles } from '../src/vm/guest-files.js';
 import { probeAccel, type AccelDecision } from '../src/vm/accel-probe.js';
 import { silentLogger } from '../src/log.js';
 import { prepareArtefacts } from './lib/artefacts.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultCacheDir } from '../../src/vm/guest-files.js';
+import { defaultCacheDir } from '../../src/cache-dir.js';
 
 import { REPO_ROOT, CLI } from '../../test/helpers/paths.js';
 

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { errorChain } from '../errors.js';
 import type { Logger } from '../log.js';
-import { defaultCacheDir } from '../vm/guest-files.js';
+import { defaultCacheDir } from '../cache-dir.js';
 import { VERSION } from '../version.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import type { Context } from './context.js';

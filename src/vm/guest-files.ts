@@ -5,8 +5,8 @@
  * ~/.cache/ya-runtime-vm (XDG_CACHE_HOME honoured).
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { defaultCacheDir } from '../cache-dir.js';
 import { GuestFilesError } from './errors.js';
 
 export const KERNEL_FILE = 'bzImage';
@@ -19,15 +19,6 @@ export interface GuestFiles {
   initramfs: string;
   /** manifest.json as written by scripts/build-guest (its fields belong to that script). */
   manifest: Record<string, unknown>;
-}
-
-/** The runtime's cache directory (probe results, the guest build). */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, isRoot = process.getuid?.() === 0, home = os.homedir()): string {
-  const explicit = env['YA_RUNTIME_VM_CACHE'];
-  if (explicit) return path.resolve(explicit);
-  if (isRoot) return '/var/cache/ya-runtime-vm';
-  const xdg = env['XDG_CACHE_HOME'];
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'ya-runtime-vm');
 }
 
 /** The directory to look in, without touching the filesystem. */

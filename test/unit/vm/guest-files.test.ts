@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { defaultCacheDir, guestDir, locateGuestFiles } from '../../../src/vm/guest-files.js';
+import { defaultCacheDir } from '../../../src/cache-dir.js';
+import { guestDir, locateGuestFiles } from '../../../src/vm/guest-files.js';
 import { GuestFilesError } from '../../../src/vm/errors.js';
 
 describe('guest files', () => {
