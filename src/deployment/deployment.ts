@@ -4,17 +4,10 @@
  * Read back through `parseDeployment`, which validates every field and rejects unknown ones.
  */
 import * as z from '../schema.js';
+import { imageConfigSchema } from '../image/image-config.js';
 
 const guestPath = z.string().check(z.regex(/^\//, 'must be an absolute path'));
 const bytes = z.int().check(z.nonnegative());
-
-export const imageConfigSchema = z.strictObject({
-  env: z.array(z.string()),
-  entrypoint: z.array(z.string()),
-  cmd: z.array(z.string()),
-  workingDir: z.string(),
-  user: z.string(),
-});
 
 export const volumeSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -54,4 +47,3 @@ export const deploymentSchema = z.strictObject({
 
 export type Deployment = z.infer<typeof deploymentSchema>;
 export type Volume = z.infer<typeof volumeSchema>;
-export type ImageConfig = z.infer<typeof imageConfigSchema>;

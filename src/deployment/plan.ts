@@ -8,9 +8,10 @@
  */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Deployment, ImageConfig, Volume } from './deployment.js';
+import type { Deployment, Volume } from './deployment.js';
+import type { ImageConfig } from '../image/image-config.js';
 import { DeploymentError } from './errors.js';
-import { byDepth, guestPathFault } from './guest-path.js';
+import { guestPathFault } from '../image/guest-path.js';
 import type { MountOverride } from './volume-override.js';
 
 export const DEFAULTS = {
@@ -111,4 +112,11 @@ export function planDeployment(input: PlanInput): Deployment {
 export function deployOutput(d: Deployment): { startMode: 'blocking'; valid: { Ok: string }; vols: { name: string; path: string }[] } {
   const vols = d.volumes.flatMap((v) => (v.kind === 'host' ? [{ name: v.name, path: v.guestPath }] : []));
   return { startMode: 'blocking', valid: { Ok: '' }, vols };
+}
+
+/** Sort key so parents are mounted before children. */
+function byDepth(a: string, b: string): number {
+  const da = a === '/' ? 0 : a.split('/').length;
+  const db = b === '/' ? 0 : b.split('/').length;
+  return da - db || a.localeCompare(b);
 }

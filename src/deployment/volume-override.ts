@@ -5,7 +5,7 @@
  */
 import * as z from '../schema.js';
 import { DeploymentError } from './errors.js';
-import { guestPathFault } from './guest-path.js';
+import { guestPathFault } from '../image/guest-path.js';
 import { parseSize } from './sizes.js';
 
 export type MountOverride =

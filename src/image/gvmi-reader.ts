@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { ImageError } from './errors.js';
 import { imageConfig, imageVolumes, validateMetadata, type ImageMetadata } from './metadata.js';
-import type { ImageConfig } from '../deployment/deployment.js';
+import type { ImageConfig } from './image-config.js';
 
 /** Larger metadata is refused: a real Docker config is a few KiB. */
 export const MAX_METADATA_BYTES = 1024 * 1024;

@@ -4,7 +4,7 @@
  * are rejected with the name of the field.
  */
 import * as z from '../schema.js';
-import type { ImageConfig } from '../deployment/deployment.js';
+import type { ImageConfig } from './image-config.js';
 
 const strings = z.nullish(z.array(z.string()));
 

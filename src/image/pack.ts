@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { PackError } from './errors.js';
 import { gvmiTrailer } from './gvmi-writer.js';
 import { sha3File } from './gvmi-reader.js';
-import { guestPathFault } from '../deployment/guest-path.js';
+import { guestPathFault } from './guest-path.js';
 
 export const COMPRESSIONS = ['lzo', 'gzip', 'lz4', 'xz', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];

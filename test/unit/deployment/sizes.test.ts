@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSize, gibToBytes } from '../../../src/deployment/sizes.js';
-import { guestPathFault } from '../../../src/deployment/guest-path.js';
+import { guestPathFault } from '../../../src/image/guest-path.js';
 
 const good: [unknown, number][] = [
   [1073741824, 1073741824],

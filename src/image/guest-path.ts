@@ -1,4 +1,8 @@
-/** Guest paths of volumes: absolute, normalized (no `.`/`..`, no `//`, no trailing `/` except for `/`), no NUL. */
+/**
+ * Paths inside the image's filesystem (an image's Volumes and WorkingDir, a volume override's keys): absolute,
+ * normalized (no `.`/`..`, no `//`, no trailing `/` except for `/`), no NUL. `pack` checks them before writing an
+ * image; the deployment plan checks them again for what the requestor overrides.
+ */
 import path from 'node:path';
 
 export function guestPathFault(p: string): string | undefined {
@@ -9,11 +13,4 @@ export function guestPathFault(p: string): string | undefined {
   if (path.posix.normalize(p) !== p || (p.length > 1 && p.endsWith('/'))) return 'is not normalized';
   if (p.length > 4096) return 'is longer than 4096 bytes';
   return undefined;
-}
-
-/** Sort key so parents are mounted before children. */
-export function byDepth(a: string, b: string): number {
-  const da = a === '/' ? 0 : a.split('/').length;
-  const db = b === '/' ? 0 : b.split('/').length;
-  return da - db || a.localeCompare(b);
 }
