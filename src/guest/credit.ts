@@ -21,7 +21,7 @@
  * other frames keep being read; `drained()` settles after every chunk pushed so far was delivered, which is how the
  * exit status is held back until the process's last output was delivered.
  */
-import type { OutputSink } from '../activity-api.js';
+import type { OutputSink } from './process-io.js';
 import { GuestOutputError, GuestProtocolError } from './errors.js';
 import { INITIAL_CREDIT } from './frames.js';
 

@@ -15,7 +15,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { OutputSink } from '../activity-api.js';
+import type { OutputSink } from './process-io.js';
 import type { ReplyKind } from '../errors.js';
 import { GuestChannel } from './channel.js';
 import { CREDIT_THRESHOLD } from './credit.js';

@@ -7,7 +7,7 @@
  * stdin: at most one STDIN frame of at most STDIN_CHUNK bytes is in flight per process (docs/guest-protocol.md,
  * STDIN); writes and the close are queued in call order.
  */
-import type { ExitStatus, OutputSink } from '../activity-api.js';
+import type { ExitStatus, OutputSink } from './process-io.js';
 import type { ReplyKind } from '../errors.js';
 import { OutputPump } from './credit.js';
 import { GuestArgumentError } from './errors.js';

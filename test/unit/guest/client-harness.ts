@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { afterEach } from 'node:test';
-import type { OutputSink } from '../../../src/activity-api.js';
+import type { OutputSink } from '../../../src/guest/process-io.js';
 import { GuestClient, type RunSpec } from '../../../src/guest/guest-client.js';
 import type { HostMessage } from '../../../src/guest/frames.js';
 import { FakeGuest, socketPair } from './fake-guest.js';

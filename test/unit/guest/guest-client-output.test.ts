@@ -1,7 +1,7 @@
 // GuestClient process output against a fake init: ordering, exit after the last chunk, credit behind the sink.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OutputSink } from '../../../src/activity-api.js';
+import type { OutputSink } from '../../../src/guest/process-io.js';
 import { GuestOutputError } from '../../../src/guest/errors.js';
 import { INITIAL_CREDIT, type HostMessage } from '../../../src/guest/frames.js';
 import { onRun, recordingSink, setup, sleep, spec, text, utf8 } from './client-harness.js';
