@@ -12,9 +12,9 @@
  * Exec: Docker-like environment, cwd and user (src/exec/), pid = the guest proc_id (unique, never reused).
  * Shutdown (idempotent): guest SHUTDOWN (sync, bounded), then the VM's fixed teardown (QEMU, virtiofsd, sockets).
  */
-import { execa } from 'execa';
 import type { ActivityApi, ActivityStatus, ExecSpec, OutputSink, ProcessHandle } from './activity-api.js';
 import type { Deployment, Volume } from './deployment/deployment.js';
+import { readImageFile } from './image/image-file.js';
 import { RuntimeError, errorChain } from './errors.js';
 import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
@@ -215,12 +215,9 @@ async function imageUser(d: Deployment, log: Logger): Promise<ResolvedUser> {
   const user = d.config.user;
   if (user === '') return resolveUser(user, undefined, undefined);
   const cat = async (file: string): Promise<string | undefined> => {
-    const r = await execa('unsquashfs', ['-cat', d.image.path, file], { reject: false, timeout: 30_000, stdin: 'ignore' });
-    if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new RuntimeError('TOOL_MISSING', 'unsquashfs not found (install squashfs-tools): needed to resolve the image User');
-    }
-    if (r.exitCode !== 0) log.warn({ file, stderr: r.stderr }, 'cannot read a file from the image');
-    return r.exitCode === 0 ? r.stdout : undefined;
+    const r = await readImageFile(d.image.path, file, 'resolve the image User');
+    if (!r.ok) log.warn({ file, stderr: r.stderr }, 'cannot read a file from the image');
+    return r.ok ? r.text : undefined;
   };
   // passwd always (HOME, and a numeric uid's group); group only for a group name.
   const passwd = await cat('etc/passwd');
