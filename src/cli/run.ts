@@ -11,9 +11,10 @@ import path from 'node:path';
 import type { Context } from './context.js';
 import { UsageError } from './globals.js';
 import { bootActivity, stdioSink } from './boot.js';
-import { deploy } from './deploy.js';
+import { deployInput } from './deploy.js';
 import { connectControl } from '../control/client.js';
 import { controlSocketPath } from '../control/socket-path.js';
+import { deploy } from '../deployment/deploy.js';
 import { readDeployment } from '../deployment/store.js';
 import { RuntimeError } from '../errors.js';
 import type { ExecSpec } from '../activity-api.js';
@@ -65,7 +66,7 @@ async function runEphemeral(ctx: Context, workdir: string, spec: ExecSpec): Prom
   const temp = existing || ctx.globals.workdir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-run-'));
   const dir = temp ?? workdir;
   try {
-    const deployment = existing ?? (await deploy({ ...ctx, globals: { ...ctx.globals, workdir: dir } }));
+    const deployment = existing ?? (await deploy(deployInput(ctx, dir)));
     const activity = await bootActivity(ctx, deployment, dir);
     const stop = (): void => void activity.shutdown();
     process.once('SIGINT', stop);

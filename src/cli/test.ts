@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from './context.js';
 import { bootActivity } from './boot.js';
-import { deploy } from './deploy.js';
+import { deploy } from '../deployment/deploy.js';
+import { gibToBytes } from '../deployment/sizes.js';
 import { pack } from '../image/pack.js';
 import { RuntimeError, errorChain } from '../errors.js';
 import type { Activity } from '../activity.js';
@@ -32,8 +33,14 @@ export async function testCommand(ctx: Context): Promise<number> {
     const image = await selfTestImage(dir);
     const workdir = path.join(dir, 'work');
     const d = await deploy({
-      ...ctx,
-      globals: { ...ctx.globals, workdir, taskPackage: image, storageGib: 0.0625, memGib: ctx.globals.memGib ?? 0.25, volumeOverride: '{"/out":{"host":{}}}' },
+      workdir,
+      imagePath: image,
+      cpuCores: ctx.globals.cpuCores,
+      memBytes: gibToBytes(ctx.globals.memGib ?? 0.25),
+      storageBytes: gibToBytes(0.0625),
+      hostname: ctx.globals.hostname,
+      overrides: new Map([['/out', { kind: 'host' }]]),
+      log: ctx.log,
     });
     activity = await bootActivity(ctx, d, workdir);
     const token = `selftest-${process.pid}-${Date.now()}`;

@@ -6,3 +6,7 @@ export class DeploymentError extends RuntimeError {
     super(code, message, { ...options, reply: 'bad-request' });
   }
 }
+
+/** A disk image could not be created or formatted (DISK_*). Not a DeploymentError: a host without qemu-img or
+ * mkfs.ext4 is the host's fault, not the input's (reply `internal`, exit code 5 like the other host failures). */
+export class DiskError extends RuntimeError {}

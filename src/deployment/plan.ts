@@ -1,6 +1,6 @@
 /**
  * Pure planning of a deployment: image volumes + `--volume-override` + resources → the deployment.json model.
- * No I/O here; src/cli/deploy.ts creates what the plan names (folders, disk images) and writes the file.
+ * No I/O here; deploy.ts creates what the plan names (folders, disk images) and writes the file.
  *
  * Rules: every image `Volumes` key is a host volume unless overridden; overrides add or replace; `ram`/`storage`
  * on `/` choose where the root filesystem's writable layer lives (default: an ext4 disk of `--storage-gib`).

@@ -24,9 +24,6 @@ export class VirtiofsdError extends VmError {}
 /** The guest kernel / initramfs are not where we look for them. */
 export class GuestFilesError extends VmError {}
 
-/** A disk image could not be created or formatted. */
-export class DiskError extends VmError {}
-
 /** Teardown left something behind (a process still running after SIGKILL). */
 export class VmStopError extends VmError {}
 

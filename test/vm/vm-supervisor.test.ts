@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/log.js';
-import { createExt4Disk } from '../../src/vm/disks.js';
-import { DiskError } from '../../src/vm/errors.js';
+import { createExt4Disk } from '../../src/deployment/disks.js';
+import { DiskError } from '../../src/deployment/errors.js';
 import { pidAlive, spawnSupervised, waitPidsGone } from '../../src/vm/supervisor.js';
 import { removeTestDir } from '../helpers/vm.js';
 

@@ -1,5 +1,5 @@
 /**
- * Disk images for the VM: a writable ext4 disk (the overlay's upper layer, `storage` volumes), created as a sparse
+ * Disk images of a deployment: a writable ext4 disk (the overlay's upper layer, `storage` volumes), created as a sparse
  * raw file with qemu-img and formatted on the host with mkfs.ext4, so the guest only mounts it.
  * Short-lived tools, so plain bounded execa calls (not the supervisor).
  */
