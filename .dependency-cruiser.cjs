@@ -12,7 +12,7 @@
  * unix-socket-path. Type-only imports count (tsPreCompilationDeps), so a cycle through `import type` is a cycle.
  */
 const SHARED = '^src/(errors|log|schema|version|capabilities|cache-dir|unix-socket-path)[.]ts$';
-const FACADE = '^src/(activity|activity-api)[.]ts$';
+const FACADE = '^src/(activity|activity-api|activity-errors)[.]ts$';
 
 /** A rule: modules under `from` may import only what matches `allowed` (their own folder is always allowed). */
 function onlyMay(name, from, allowed) {

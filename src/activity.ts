@@ -15,7 +15,8 @@
 import type { ActivityApi, ActivityStatus, ExecSpec, OutputSink, ProcessHandle } from './activity-api.js';
 import type { Deployment, Volume } from './deployment/deployment.js';
 import { readImageFile } from './image/image-file.js';
-import { RuntimeError, errorChain } from './errors.js';
+import { ActivityError, BootError, type BootErrorCode } from './activity-errors.js';
+import { errorChain } from './errors.js';
 import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
 import { GuestRequestError } from './guest/errors.js';
@@ -43,8 +44,6 @@ export interface ActivityOptions {
   /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
   signal?: AbortSignal;
 }
-
-export class BootError extends RuntimeError {}
 
 /** The whole guest part of a shutdown (SHUTDOWN reply + QEMU exit) must fit in the ExeUnit's ~5 s with the
  * host teardown after it. */
@@ -116,8 +115,8 @@ export class Activity implements ActivityApi {
   async exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle> {
     if (this.state !== 'ready') {
       const why = this.ended;
-      if (why) throw new RuntimeError(why.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `cannot run ${spec.bin}: ${why.description}`);
-      throw new RuntimeError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
+      if (why) throw new ActivityError(why.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `cannot run ${spec.bin}: ${why.description}`);
+      throw new ActivityError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
     }
     const d = this.opts.deployment;
     const argv = spec.argv.length > 0 ? spec.argv : [spec.bin];
@@ -130,7 +129,7 @@ export class Activity implements ActivityApi {
     } catch (err) {
       if (err instanceof GuestRequestError && (err.errnoName === 'ENOENT' || err.errnoName === 'EACCES' || err.errnoName === 'ENOEXEC')) {
         const what = err.errnoName === 'ENOENT' ? 'not found' : 'cannot be executed';
-        throw new RuntimeError('EXEC_FAILED', `${spec.bin}: ${what} (${err.guestMessage})`, { reply: 'not-found', cause: err });
+        throw new ActivityError('EXEC_FAILED', `${spec.bin}: ${what} (${err.guestMessage})`, { reply: 'not-found', cause: err });
       }
       throw err;
     }
@@ -141,7 +140,7 @@ export class Activity implements ActivityApi {
         // The channel ended under the process: say why the VM ended when we know (QEMU exit, virtiofsd death).
         const ended = await Promise.race([this.vm.exited, new Promise<undefined>((r) => void setTimeout(() => r(undefined), 2000).unref())]);
         if (!ended || this.state === 'stopping') throw err;
-        throw new RuntimeError(ended.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
+        throw new ActivityError(ended.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
       })
       .finally(() => this.running.delete(pid));
     exit.catch(() => undefined);
@@ -158,10 +157,10 @@ export class Activity implements ActivityApi {
 
   async kill(pid: number, signal: number): Promise<void> {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64) {
-      throw new RuntimeError('BAD_SIGNAL', `signal ${signal} is out of range 1..64`, { reply: 'bad-request' });
+      throw new ActivityError('BAD_SIGNAL', `signal ${signal} is out of range 1..64`, { reply: 'bad-request' });
     }
     const proc = this.running.get(pid);
-    if (!proc) throw new RuntimeError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
+    if (!proc) throw new ActivityError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
     await proc.kill(signal);
   }
 
@@ -272,7 +271,7 @@ async function bootOnce(
   );
   const guest = new GuestClient(vm.agent);
   guest.onLog((level, message) => log[level === 'fatal' ? 'error' : level === 'warning' ? 'warn' : 'info']({ guest: message }, 'guest log'));
-  const fail = async (code: string, what: string, err: unknown): Promise<never> => {
+  const fail = async (code: BootErrorCode, what: string, err: unknown): Promise<never> => {
     guest.close();
     await vm.stop().catch((e: unknown) => log.error({ err: e }, 'teardown after failed boot'));
     const tail = (await vm.consoleTail(5).catch(() => '')).trim().split('\n').filter(Boolean).slice(-3).join(' | ');

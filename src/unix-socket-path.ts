@@ -18,9 +18,16 @@ import { RuntimeError } from './errors.js';
 /** Longest unix socket path Linux accepts (sizeof(sun_path) - 1). */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-/** A unix socket path cannot be made short enough (codes SOCKET_PATH_TOO_LONG, SOCKET_DIR_FAILED,
- * CONTROL_SOCKET_PATH_TOO_LONG). */
-export class SocketPathError extends RuntimeError {}
+/** Codes of SocketPathError (exit code 5). CONTROL_SOCKET_PATH_TOO_LONG: control/socket-path.ts. */
+export const SOCKET_PATH_ERROR_CODES = ['SOCKET_PATH_TOO_LONG', 'SOCKET_DIR_FAILED', 'CONTROL_SOCKET_PATH_TOO_LONG'] as const;
+export type SocketPathErrorCode = (typeof SOCKET_PATH_ERROR_CODES)[number];
+
+/** A unix socket path cannot be made short enough. */
+export class SocketPathError extends RuntimeError {
+  constructor(code: SocketPathErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 export function socketPathFits(p: string): boolean {
   return Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES;

@@ -13,6 +13,30 @@
  */
 import { RuntimeError, type ReplyKind } from '../errors.js';
 
+/** Codes of ServiceRequestError: requests the service refuses. */
+export const SERVICE_REQUEST_CODES = [
+  'REQUEST_NO_COMMAND',
+  'NOT_STARTED',
+  'NOT_BOOTED',
+  'BAD_RUN_REQUEST',
+  'NETWORK_UNSUPPORTED',
+  'SHUTTING_DOWN',
+] as const;
+export type ServiceRequestCode = (typeof SERVICE_REQUEST_CODES)[number];
+
+/** Every code of the service protocol layer. */
+export const API_ERROR_CODES = [
+  'FRAME_TOO_LARGE',
+  'FRAME_BAD_PREFIX',
+  'FRAME_TRUNCATED',
+  'MESSAGE_DECODE_FAILED',
+  'INPUT_FAILED',
+  'OUTPUT_FAILED',
+  'OUTPUT_CLOSED',
+  ...SERVICE_REQUEST_CODES,
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
 export class FrameLengthError extends RuntimeError {
   /** Declared length, or undefined when the varint itself was invalid. */
   readonly length: number | undefined;
@@ -55,14 +79,6 @@ export class OutputClosedError extends RuntimeError {
     super('OUTPUT_CLOSED', message, { cause });
   }
 }
-
-export type ServiceRequestCode =
-  | 'REQUEST_NO_COMMAND'
-  | 'NOT_STARTED'
-  | 'NOT_BOOTED'
-  | 'BAD_RUN_REQUEST'
-  | 'NETWORK_UNSUPPORTED'
-  | 'SHUTTING_DOWN';
 
 export class ServiceRequestError extends RuntimeError {
   constructor(code: ServiceRequestCode, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {

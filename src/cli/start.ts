@@ -17,7 +17,7 @@ import { controlSocketPath } from '../control/socket-path.js';
 import type { ActivityApi } from '../activity-api.js';
 import type { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
-import { RuntimeError } from '../errors.js';
+import { CliError } from './errors.js';
 import { takeStopKeys } from './terminal.js';
 
 export async function startCommand(ctx: Context, args: string[]): Promise<number> {
@@ -149,7 +149,7 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
 
 async function startEntrypoint(ctx: Context, activity: ActivityApi, d: Deployment, workdir: string): Promise<void> {
   const argv = [...d.config.entrypoint, ...d.config.cmd];
-  if (argv.length === 0) throw new RuntimeError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', { reply: 'bad-request' });
+  if (argv.length === 0) throw new CliError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', { reply: 'bad-request' });
   const logFile = path.join(workdir, 'logs', 'entrypoint.log');
   const out = fs.createWriteStream(logFile, { flags: 'a' });
   out.on('error', (err) => ctx.log.warn({ err, logFile }, 'entrypoint log not writable'));

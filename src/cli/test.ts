@@ -13,7 +13,8 @@ import { bootActivity } from './boot.js';
 import { deploy } from '../deployment/deploy.js';
 import { gibToBytes } from '../deployment/sizes.js';
 import { pack } from '../image/pack.js';
-import { RuntimeError, errorChain } from '../errors.js';
+import { errorChain } from '../errors.js';
+import { CliError } from './errors.js';
 import type { Activity } from '../activity.js';
 
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
@@ -46,10 +47,10 @@ export async function testCommand(ctx: Context): Promise<number> {
     const token = `selftest-${process.pid}-${Date.now()}`;
     const proc = await activity.exec({ bin: '/bin/busybox', argv: ['sh', '-c', `echo ${token} > /out/selftest && sync`] }, { stdout: async () => {}, stderr: async () => {} });
     const exit = await proc.exit;
-    if (exit.code !== 0) throw new RuntimeError('SELFTEST_FAILED', `the self-test command exited with code ${exit.code}`);
+    if (exit.code !== 0) throw new CliError('SELFTEST_FAILED', `the self-test command exited with code ${exit.code}`);
     const vol = d.volumes.find((v) => v.kind === 'host');
     const seen = vol && vol.kind === 'host' ? await fs.readFile(path.join(vol.hostPath, 'selftest'), 'utf8').catch(() => '') : '';
-    if (seen.trim() !== token) throw new RuntimeError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
+    if (seen.trim() !== token) throw new CliError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
     const accel = activity.accel;
     await activity.shutdown();
     process.stderr.write(`ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason})\n`);
@@ -57,7 +58,7 @@ export async function testCommand(ctx: Context): Promise<number> {
     return 0;
   } catch (err) {
     await activity?.shutdown().catch(() => undefined);
-    throw new RuntimeError('SELFTEST_FAILED', `this host cannot run VMs: ${errorChain(err)}`, { cause: err });
+    throw new CliError('SELFTEST_FAILED', `this host cannot run VMs: ${errorChain(err)}`, { cause: err });
   } finally {
     clearTimeout(timer);
     await fs.rm(dir, { recursive: true, force: true });
@@ -67,7 +68,7 @@ export async function testCommand(ctx: Context): Promise<number> {
 async function selfTestImage(dir: string): Promise<string> {
   let busybox: string | undefined;
   for (const c of BUSYBOX_CANDIDATES) if (await fs.access(c).then(() => true, () => false)) busybox = c;
-  if (!busybox) throw new RuntimeError('SELFTEST_NO_BUSYBOX', 'no static busybox on this host (install busybox-static)');
+  if (!busybox) throw new CliError('SELFTEST_NO_BUSYBOX', 'no static busybox on this host (install busybox-static)');
   const root = path.join(dir, 'rootfs');
   await fs.mkdir(path.join(root, 'bin'), { recursive: true });
   await fs.copyFile(busybox, path.join(root, 'bin', 'busybox'));

@@ -4,8 +4,27 @@
  */
 import { RuntimeError, type ReplyKind } from '../errors.js';
 
+/** Codes of ControlError and its subclasses (exit code 5). */
+export const CONTROL_ERROR_CODES = [
+  'CONTROL_NOT_RUNNING',
+  'CONTROL_CONNECT',
+  'CONTROL_CLOSED',
+  'CONTROL_BAD_MESSAGE',
+  'CONTROL_BAD_SIGNAL',
+  'CONTROL_PROCESS_FAILED',
+  'CONTROL_REQUEST_FAILED',
+  'CONTROL_FRAME_HEADER',
+  'CONTROL_FRAME_TOO_LARGE',
+  'CONTROL_SOCKET_IN_USE',
+  'CONTROL_SOCKET_LISTEN',
+  'CONTROL_SOCKET_NOT_SOCKET',
+  'CONTROL_SOCKET_PROBE',
+  'CONTROL_SOCKET_STAT',
+] as const;
+export type ControlErrorCode = (typeof CONTROL_ERROR_CODES)[number];
+
 export class ControlError extends RuntimeError {
-  constructor(code: string, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
+  constructor(code: ControlErrorCode, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
     super(code, message, options);
   }
 }

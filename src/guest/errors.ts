@@ -9,8 +9,19 @@
  */
 import { RuntimeError, type ReplyKind } from '../errors.js';
 
+/** Codes of the guest channel errors. */
+export const GUEST_ERROR_CODES = [
+  'GUEST_PROTOCOL',
+  'GUEST_VERSION_MISMATCH',
+  'GUEST_REQUEST_FAILED',
+  'GUEST_CHANNEL_CLOSED',
+  'GUEST_BAD_ARGUMENT',
+  'GUEST_OUTPUT_FAILED',
+] as const;
+export type GuestErrorCode = (typeof GUEST_ERROR_CODES)[number];
+
 export class GuestProtocolError extends RuntimeError {
-  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
+  constructor(message: string, options: { cause?: unknown; code?: 'GUEST_PROTOCOL' | 'GUEST_VERSION_MISMATCH' } = {}) {
     super(options.code ?? 'GUEST_PROTOCOL', message, { cause: options.cause });
   }
 }

@@ -3,7 +3,7 @@
  * unsquashfs reads the squashfs superblock at offset 0 and ignores the .gvmi trailer, so the .gvmi is passed as is.
  */
 import { execa } from 'execa';
-import { RuntimeError } from '../errors.js';
+import { ImageToolError } from './errors.js';
 
 export type ImageFileResult = { ok: true; text: string } | { ok: false; stderr: string };
 
@@ -12,7 +12,7 @@ export type ImageFileResult = { ok: true; text: string } | { ok: false; stderr: 
 export async function readImageFile(image: string, file: string, purpose: string): Promise<ImageFileResult> {
   const r = await execa('unsquashfs', ['-cat', image, file], { reject: false, timeout: 30_000, stdin: 'ignore' });
   if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new RuntimeError('TOOL_MISSING', `unsquashfs not found (install squashfs-tools): needed to ${purpose}`);
+    throw new ImageToolError('TOOL_MISSING', `unsquashfs not found (install squashfs-tools): needed to ${purpose}`);
   }
   return r.exitCode === 0 ? { ok: true, text: r.stdout } : { ok: false, stderr: r.stderr };
 }

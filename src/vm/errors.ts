@@ -6,8 +6,29 @@
  */
 import { RuntimeError, type ReplyKind } from '../errors.js';
 
+/** Codes of the VM layer (VmError and its subclasses; exit code 5). */
+export const VM_ERROR_CODES = [
+  'QEMU_NOT_FOUND',
+  'QEMU_EXITED_EARLY',
+  'AGENT_SOCKET_TIMEOUT',
+  'AGENT_CONNECT_FAILED',
+  'VM_FILE_MISSING',
+  'VM_SHARE_NOT_A_DIRECTORY',
+  'VM_START_ABORTED',
+  'KVM_UNUSABLE',
+  'VIRTIOFSD_NOT_FOUND',
+  'VIRTIOFSD_UNKNOWN',
+  'VIRTIOFSD_BAD_OPTION',
+  'VIRTIOFSD_EXITED',
+  'VIRTIOFSD_SOCKET_TIMEOUT',
+  'GUEST_NOT_BUILT',
+  'GUEST_MANIFEST_BAD',
+  'PROCESS_LINGERED',
+] as const;
+export type VmErrorCode = (typeof VM_ERROR_CODES)[number];
+
 export class VmError extends RuntimeError {
-  constructor(code: string, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
+  constructor(code: VmErrorCode, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
     super(code, message, options);
   }
 }
