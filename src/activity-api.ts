@@ -24,6 +24,10 @@ export interface ExecSpec {
   stdin?: boolean;
 }
 
+/** Why a process could not start, as a shell tells the two apart (`run` exits 127 and 126, src/cli/exit-codes.ts):
+ * the binary does not exist, or it exists but cannot be executed. */
+export type StartFailure = 'not-found' | 'not-executable';
+
 export interface ExitStatus {
   /** Exit status; 128+N when killed by signal N. */
   code: number;
@@ -49,7 +53,8 @@ export interface ActivityStatus {
 }
 
 export interface ActivityApi {
-  /** Starts a process. Rejects with RuntimeError (reply 'not-found' for a missing binary) if it cannot start. */
+  /** Starts a process. Rejects with a RuntimeError if it cannot start: for a binary that is missing or cannot be
+   * executed, one with reply 'not-found' and a `startFailure` (ExecFailedError, src/activity-errors.ts). */
   exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle>;
   /** Sends a signal to a running process (its process group). */
   kill(pid: number, signal: number): Promise<void>;

@@ -1,4 +1,5 @@
 /** Errors of the Activity facade (activity.ts): booting a deployment, and running processes in it. */
+import type { StartFailure } from './activity-api.js';
 import { RuntimeError, type ReplyKind } from './errors.js';
 
 /** Codes of BootError. BOOT_NO_HANDSHAKE is retried once. */
@@ -18,5 +19,14 @@ export class BootError extends RuntimeError {
 export class ActivityError extends RuntimeError {
   constructor(code: ActivityErrorCode, message: string, options: { cause?: unknown; reply?: ReplyKind } = {}) {
     super(code, message, options);
+  }
+}
+
+/** EXEC_FAILED: the binary is missing or cannot be executed; `startFailure` says which. */
+export class ExecFailedError extends ActivityError {
+  readonly startFailure: StartFailure;
+  constructor(startFailure: StartFailure, message: string, options: { cause?: unknown } = {}) {
+    super('EXEC_FAILED', message, { ...options, reply: 'not-found' });
+    this.startFailure = startFailure;
   }
 }

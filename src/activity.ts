@@ -15,7 +15,7 @@
 import type { ActivityApi, ActivityStatus, ExecSpec, OutputSink, ProcessHandle } from './activity-api.js';
 import type { Deployment, Volume } from './deployment/deployment.js';
 import { readImageFile } from './image/image-file.js';
-import { ActivityError, BootError, type BootErrorCode } from './activity-errors.js';
+import { ActivityError, BootError, ExecFailedError, type BootErrorCode } from './activity-errors.js';
 import { errorChain } from './errors.js';
 import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
@@ -128,8 +128,9 @@ export class Activity implements ActivityApi {
       proc = await this.guest.run({ path: spec.bin, argv, env, cwd, uid: this.user.uid, gid: this.user.gid, stdin: spec.stdin ?? false }, sink);
     } catch (err) {
       if (err instanceof GuestRequestError && (err.errnoName === 'ENOENT' || err.errnoName === 'EACCES' || err.errnoName === 'ENOEXEC')) {
-        const what = err.errnoName === 'ENOENT' ? 'not found' : 'cannot be executed';
-        throw new ActivityError('EXEC_FAILED', `${spec.bin}: ${what} (${err.guestMessage})`, { reply: 'not-found', cause: err });
+        const failure = err.errnoName === 'ENOENT' ? 'not-found' : 'not-executable';
+        const what = failure === 'not-found' ? 'not found' : 'cannot be executed';
+        throw new ExecFailedError(failure, `${spec.bin}: ${what} (${err.guestMessage})`, { cause: err });
       }
       throw err;
     }

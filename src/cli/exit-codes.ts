@@ -16,6 +16,12 @@ export const EXIT = {
   VM: 5,
 } as const;
 
+/** `run`'s own codes for a command that could not start, as a shell's; otherwise it exits with the process's code. */
+export const RUN_EXIT = {
+  NOT_EXECUTABLE: 126,
+  NOT_FOUND: 127,
+} as const;
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.USAGE;
   if (err instanceof ImageError || err instanceof PackError) return EXIT.IMAGE;

@@ -16,7 +16,9 @@ import { connectControl } from '../control/client.js';
 import { controlSocketPath } from '../control/socket-path.js';
 import { deploy } from '../deployment/deploy.js';
 import { readDeployment } from '../deployment/store.js';
-import { RuntimeError } from '../errors.js';
+import { ExecFailedError } from '../activity-errors.js';
+import { ControlRequestError } from '../control/errors.js';
+import { RUN_EXIT } from './exit-codes.js';
 import type { ExecSpec } from '../activity-api.js';
 
 export async function runCommand(ctx: Context, entrypoint: string | undefined, cmd: string[]): Promise<number> {
@@ -86,11 +88,18 @@ async function runEphemeral(ctx: Context, workdir: string, spec: ExecSpec): Prom
   }
 }
 
-/** A command that could not start: one line on stderr, and the shell's codes (127 missing, 126 not executable). */
+/** A command that could not start: one line on stderr, and the shell's codes (127 missing, 126 not executable),
+ * told apart by the error's `startFailure` (from the activity, or from `start` through the control socket). */
 function failedToStart(err: unknown): number {
-  if (err instanceof RuntimeError && err.reply === 'not-found') {
-    process.stderr.write(`ya-runtime-vm run: ${err.message}\n`);
-    return /not found/.test(err.message) ? 127 : 126;
-  }
-  throw err;
+  const code = startFailureExit(err);
+  if (code === undefined) throw err;
+  process.stderr.write(`ya-runtime-vm run: ${(err as Error).message}\n`);
+  return code;
+}
+
+/** 127 or 126 for an error saying the command could not start; undefined for any other error. */
+export function startFailureExit(err: unknown): number | undefined {
+  const failure = err instanceof ExecFailedError || err instanceof ControlRequestError ? err.startFailure : undefined;
+  if (failure === undefined) return undefined;
+  return failure === 'not-found' ? RUN_EXIT.NOT_FOUND : RUN_EXIT.NOT_EXECUTABLE;
 }

@@ -150,7 +150,8 @@ class Client implements ControlClient {
     } catch (err) {
       const transport = err instanceof ConnectionError || (err instanceof ResponseError && isTransportCode(err.code));
       if (err instanceof ResponseError && !transport) {
-        throw new ControlRequestError(type.method, err.code, err.message, replyKind(err.code));
+        const data = P.ErrorDataSchema.safeParse(err.data);
+        throw new ControlRequestError(type.method, err.code, err.message, replyKind(err.code), data.success ? data.data.startFailure : undefined);
       }
       if (this.closeReason) throw this.closeReason;
       if (this.closed || transport) {

@@ -2,6 +2,7 @@
  * Errors of the control socket (both ends). `code` is stable; `rpcCode` is the JSON-RPC error code a reply carried
  * (see ControlErrorCodes in protocol.ts), when the error came from the server.
  */
+import type { StartFailure } from '../activity-api.js';
 import { RuntimeError, type ReplyKind } from '../errors.js';
 
 /** Codes of ControlError and its subclasses (exit code 5). */
@@ -39,10 +40,13 @@ export class ControlFrameError extends ControlError {}
 export class ControlRequestError extends ControlError {
   readonly method: string;
   readonly rpcCode: number;
-  constructor(method: string, rpcCode: number, message: string, reply: ReplyKind) {
+  /** For a `run` that could not start its binary: missing or not executable (the server's ExecFailedError). */
+  readonly startFailure: StartFailure | undefined;
+  constructor(method: string, rpcCode: number, message: string, reply: ReplyKind, startFailure?: StartFailure) {
     super('CONTROL_REQUEST_FAILED', message, { reply });
     this.method = method;
     this.rpcCode = rpcCode;
+    this.startFailure = startFailure;
   }
 }
 

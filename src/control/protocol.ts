@@ -40,6 +40,10 @@ export const ControlErrorCodes = {
 } as const;
 export type ControlErrorCode = (typeof ControlErrorCodes)[keyof typeof ControlErrorCodes];
 
+/** The `data` of an error reply: for a `run` whose binary is missing or cannot be executed, which of the two. */
+export const ErrorDataSchema = z.object({ startFailure: z.optional(z.enum(['not-found', 'not-executable'])) });
+export type ErrorData = z.infer<typeof ErrorDataSchema>;
+
 const pid = z.int().check(z.positive());
 const base64 = z.string().check(z.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64'));
 

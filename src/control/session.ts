@@ -16,6 +16,7 @@ import { ResponseError, ErrorCodes, type MessageConnection } from 'vscode-jsonrp
 import type * as z from '../schema.js';
 import type { Logger } from 'pino';
 import type { ActivityApi, ExitStatus, OutputSink, ProcessHandle } from '../activity-api.js';
+import { ExecFailedError } from '../activity-errors.js';
 import { RuntimeError, errorChain } from '../errors.js';
 import {
   CloseStdinParamsSchema,
@@ -34,6 +35,7 @@ import {
   StdinParamsSchema,
   StdinRequest,
   describeParamsError,
+  type ErrorData,
   type ExitParams,
   type RunParams,
   type RunResult,
@@ -222,9 +224,10 @@ function exitParams(pid: number, status: ExitStatus): ExitParams {
 }
 
 /** RuntimeError reply kinds map to codes; anything else is InternalError. The message is the error chain. */
-export function toResponseError(err: unknown): ResponseError<void> {
+export function toResponseError(err: unknown): ResponseError<ErrorData | void> {
   if (err instanceof ResponseError) return err as ResponseError<void>;
   const message = errorChain(err) || 'unknown error';
+  if (err instanceof ExecFailedError) return new ResponseError<ErrorData>(ControlErrorCodes.NotFound, message, { startFailure: err.startFailure });
   if (err instanceof RuntimeError) {
     if (err.reply === 'not-found') return new ResponseError(ControlErrorCodes.NotFound, message);
     if (err.reply === 'bad-request') return new ResponseError(ControlErrorCodes.InvalidParams, message);

@@ -127,6 +127,17 @@ describe('control socket', () => {
     assert.equal(got, 32);
   });
 
+  it('carries why a binary could not start (startFailure) to the client', async () => {
+    const c = await client();
+    await assert.rejects(c.run({ bin: 'noexec', argv: ['noexec'] }), (err: unknown) => {
+      assert.ok(err instanceof ControlRequestError);
+      assert.equal(err.rpcCode, ControlErrorCodes.NotFound);
+      assert.equal(err.startFailure, 'not-executable');
+      return true;
+    });
+    await assert.rejects(c.run({ bin: 'missing', argv: ['missing'] }), (err: unknown) => err instanceof ControlRequestError && err.startFailure === undefined);
+  });
+
   it('reports a missing binary as NotFound with the error chain', async () => {
     const c = await client();
     await assert.rejects(c.run({ bin: 'missing', argv: ['missing'] }), (err: unknown) => {

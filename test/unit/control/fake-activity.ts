@@ -6,8 +6,10 @@
  *   cat            copies stdin to stdout, exits 0 when stdin is closed
  *   crash          its exit rejects (the VM "died")
  *   missing        exec rejects, reply 'not-found';  bad: reply 'bad-request';  boom: a plain Error
+ *   noexec         exec rejects with an ExecFailedError (not-executable), as the real activity does
  * Every sink call is awaited before the next one and `exit` settles after the last, as the real activity does.
  */
+import { ExecFailedError } from '../../../src/activity-errors.js';
 import type { ActivityApi, ActivityStatus, ExecSpec, ExitStatus, OutputSink, ProcessHandle } from '../../../src/activity-api.js';
 import { RuntimeError } from '../../../src/errors.js';
 
@@ -38,6 +40,7 @@ export class FakeActivity implements ActivityApi {
         cause: new Error('no such file in PATH'),
       });
     }
+    if (spec.bin === 'noexec') throw new ExecFailedError('not-executable', 'noexec: cannot be executed (Permission denied)');
     if (spec.bin === 'bad') throw new RuntimeError('EXEC_BAD', 'bad work dir', { reply: 'bad-request' });
     if (spec.bin === 'boom') throw new Error('guest channel broken');
 
