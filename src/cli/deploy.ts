@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { Context } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { UsageError } from './globals.js';
 import { deploy, type DeployInput } from '../deployment/deploy.js';
 import { deployOutput } from '../deployment/plan.js';
@@ -13,7 +14,7 @@ import { parseVolumeOverride } from '../deployment/volume-override.js';
 export async function deployCommand(ctx: Context): Promise<number> {
   const d = await deploy(deployInput(ctx, path.resolve(ctx.globals.workdir ?? process.cwd())));
   process.stdout.write(JSON.stringify(deployOutput(d)) + '\n');
-  return 0;
+  return EXIT.OK;
 }
 
 /** The global options as a deployment of --task-package into `workdir`; also used by `run` for an ephemeral VM. */

@@ -16,6 +16,19 @@ export const EXIT = {
   VM: 5,
 } as const;
 
+/**
+ * `start`: in service mode the service's code (SERVICE_EXIT in src/api/service.ts, which must keep these values:
+ * test/unit/cli/exit-codes.test.ts checks; not imported here, so that every command does not load the service),
+ * after SIGTERM/SIGINT OK; in operator mode OK, or BOOT_CANCELLED (128 + SIGINT, as a shell) when Ctrl-C cancelled
+ * the boot. A failure before the service runs (no deployment.json, ...) exits by exitCodeFor like any command.
+ */
+export const START_EXIT = {
+  OK: 0,
+  CLEANUP_FAILED: 1,
+  STREAM_BROKEN: 2,
+  BOOT_CANCELLED: 130,
+} as const;
+
 /** `run`'s own codes for a command that could not start, as a shell's; otherwise it exits with the process's code. */
 export const RUN_EXIT = {
   NOT_EXECUTABLE: 126,

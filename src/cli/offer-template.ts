@@ -1,6 +1,7 @@
 /** `offer-template`: CPU facts from /proc/cpuinfo and the runtime's capabilities, as flattened offer properties. */
 import fs from 'node:fs/promises';
 import type { Context } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { RUNTIME_CAPABILITIES } from '../capabilities.js';
 
 export interface CpuFacts {
@@ -46,5 +47,5 @@ export async function offerTemplateCommand(ctx: Context): Promise<number> {
     return '';
   });
   process.stdout.write(JSON.stringify(offerTemplate(parseCpuinfo(text))) + '\n');
-  return 0;
+  return EXIT.OK;
 }

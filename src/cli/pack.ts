@@ -1,6 +1,7 @@
 /** `pack ROOTFS -o OUT.gvmi [...]`: build a .gvmi from a folder and print its SHA3-224. */
 import type { Command } from 'commander';
 import type { Context } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { UsageError } from './globals.js';
 import { COMPRESSIONS, pack, type Compression } from '../image/pack.js';
 
@@ -49,7 +50,7 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
         });
         ctx.log.info(res, 'image packed');
         process.stdout.write(`${res.output}\nsize: ${res.size}\nsha3-224: ${res.sha3}\n`);
-        return 0;
+        return EXIT.OK;
       })();
     })
     .parse(args, { from: 'user' });

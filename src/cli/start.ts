@@ -18,6 +18,7 @@ import type { ActivityApi } from '../activity-api.js';
 import type { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 import { CliError } from './errors.js';
+import { START_EXIT } from './exit-codes.js';
 import { takeStopKeys } from './terminal.js';
 
 export async function startCommand(ctx: Context, args: string[]): Promise<number> {
@@ -34,7 +35,7 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
   const stopOnSignal = (sig: NodeJS.Signals): void => {
     ctx.log.warn({ signal: sig }, 'signal received: shutting down');
     cancelBoot.abort();
-    void Promise.allSettled([control?.close(), activity?.shutdown()]).finally(() => process.exit(0));
+    void Promise.allSettled([control?.close(), activity?.shutdown()]).finally(() => process.exit(START_EXIT.OK));
   };
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
@@ -109,7 +110,7 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
     });
     if (!activity) {
       say('Boot cancelled; nothing is left running.\n');
-      return 130;
+      return START_EXIT.BOOT_CANCELLED;
     }
     let control: ControlServer;
     try {
@@ -137,7 +138,7 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
     say('Stopping the VM ...\n');
     await control.close();
     await activity.shutdown();
-    return 0;
+    return START_EXIT.OK;
   } finally {
     giveTerminalBack();
     process.off('SIGINT', stop);

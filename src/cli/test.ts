@@ -15,6 +15,7 @@ import { gibToBytes } from '../deployment/sizes.js';
 import { pack } from '../image/pack.js';
 import { errorChain } from '../errors.js';
 import { CliError } from './errors.js';
+import { EXIT } from './exit-codes.js';
 import type { Activity } from '../activity.js';
 
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
@@ -27,7 +28,7 @@ export async function testCommand(ctx: Context): Promise<number> {
     process.stderr.write(`ya-runtime-vm test: self-check did not finish within ${LIMIT_MS / 1000} s\n`);
     void (activity?.shutdown() ?? Promise.resolve()).finally(() => {
       fsSync.rmSync(dir, { recursive: true, force: true });
-      process.exit(5);
+      process.exit(EXIT.VM);
     });
   }, LIMIT_MS);
   try {
@@ -55,7 +56,7 @@ export async function testCommand(ctx: Context): Promise<number> {
     await activity.shutdown();
     process.stderr.write(`ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason})\n`);
     process.stdout.write('{}\n');
-    return 0;
+    return EXIT.OK;
   } catch (err) {
     await activity?.shutdown().catch(() => undefined);
     throw new CliError('SELFTEST_FAILED', `this host cannot run VMs: ${errorChain(err)}`, { cause: err });
