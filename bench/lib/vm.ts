@@ -118,7 +118,7 @@ export async function guestClocksource(activity: Activity): Promise<string> {
 
 /** Milliseconds since the epoch at which the first runtime.log line with `msg` (and matching `pred`) was written. */
 export async function logTime(workdir: string, msg: string, pred: (o: Record<string, unknown>) => boolean = () => true): Promise<number | undefined> {
-  let text = '';
+  let text: string;
   try {
     text = await fsp.readFile(path.join(workdir, 'logs', 'runtime.log'), 'utf8');
   } catch {

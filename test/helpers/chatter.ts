@@ -38,7 +38,7 @@ export function verifyChatter(stdout: Buffer, stderr: Buffer, s: ChatterSpec): s
         continue;
       }
       const proc = Number(m[1]);
-      let seq = Number(m[3]);
+      const seq = Number(m[3]);
       if (proc >= s.procs) {
         problems.push(`${stream} line ${n}: process ${proc} out of range`);
         continue;
@@ -48,7 +48,7 @@ export function verifyChatter(stdout: Buffer, stderr: Buffer, s: ChatterSpec): s
       while (want < s.lines && (s.stderr && onStderr(want)) !== (stream === 'e')) want++;
       if (seq !== want) problems.push(`${stream} line ${n}: process ${proc} seq ${seq}, expected ${want}`);
       if (m[4]!.length !== (seq * 7) % 61) problems.push(`${stream} line ${n}: bad padding for seq ${seq}`);
-      next[proc] = (seq = Math.max(seq, want)) + 1;
+      next[proc] = Math.max(seq, want) + 1;
     }
     for (let p = 0; p < s.procs && problems.length < 5; p++) {
       let last = s.lines;

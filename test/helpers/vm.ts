@@ -91,7 +91,7 @@ export const sh = (activity: Activity, script: string, extra: Partial<ExecSpec> 
 export function liveVmProcesses(needle: string): string[] {
   const found: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let cmd = '';
+    let cmd: string;
     try {
       cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     } catch {
@@ -144,7 +144,7 @@ export async function guestCrashes(dir: string): Promise<string[]> {
  * folder themselves.
  */
 export async function removeTestDir(dir: string): Promise<void> {
-  let crashes: string[] = [];
+  let crashes: string[];
   try {
     crashes = await guestCrashes(dir);
     if (crashes.length > 0) {

@@ -57,10 +57,16 @@ export class FakeActivity implements ActivityApi {
       stdin: [],
       ended: false,
       end: (s) => {
-        if (!proc.ended) (proc.ended = true), this.procs.delete(pid), end(s);
+        if (proc.ended) return;
+        proc.ended = true;
+        this.procs.delete(pid);
+        end(s);
       },
       die: (e) => {
-        if (!proc.ended) (proc.ended = true), this.procs.delete(pid), die(e);
+        if (proc.ended) return;
+        proc.ended = true;
+        this.procs.delete(pid);
+        die(e);
       },
     };
     this.procs.set(pid, proc);
