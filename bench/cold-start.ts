@@ -52,7 +52,8 @@ export async function floorBoot(ctx: BenchContext, extraCmdline: string[] = []):
   const t0 = performance.now();
   const r = await execa('qemu-system-x86_64', args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   const ms = performance.now() - t0;
-  if (r.exitCode !== 0) throw new Error(`floor VM: QEMU exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).trim().slice(-300)}`);
+  if (r.exitCode !== 0)
+    throw new Error(`floor VM: QEMU exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).trim().slice(-300)}`);
   return ms;
 }
 
@@ -90,7 +91,13 @@ async function coldOnce(ctx: BenchContext): Promise<ColdRun> {
     const shutdown = Date.now() - s0;
     runtime = undefined;
     const rel = (t: number | undefined): number | undefined => (t === undefined ? undefined : t - t0);
-    const run: ColdRun = { total: tExec - t0, deploy: tDeployed - t0, helloAnswered: tHello - t0, firstExec: tExec - t0, shutdown };
+    const run: ColdRun = {
+      total: tExec - t0,
+      deploy: tDeployed - t0,
+      helloAnswered: tHello - t0,
+      firstExec: tExec - t0,
+      shutdown,
+    };
     const phases: [keyof ColdRun, number | undefined][] = [
       ['runtimeUp', rel(await logTime(workdir, 'start'))],
       ['qemuSpawned', rel(await logTime(workdir, 'qemu started'))],

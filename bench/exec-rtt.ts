@@ -25,7 +25,8 @@ const DIFF_BATCH = 10;
 
 function batchMeans(xs: number[]): number[] {
   const out: number[] = [];
-  for (let i = 0; i + BATCH <= xs.length; i += BATCH) out.push(xs.slice(i, i + BATCH).reduce((a, b) => a + b, 0) / BATCH);
+  for (let i = 0; i + BATCH <= xs.length; i += BATCH)
+    out.push(xs.slice(i, i + BATCH).reduce((a, b) => a + b, 0) / BATCH);
   return out;
 }
 
@@ -67,7 +68,10 @@ export async function execRoundTrip(ctx: BenchContext, vm: BootedVm): Promise<Fi
       better: 'lower',
       samples,
       floors: [
-        { label: `fork+exec+wait of /bin/true inside the same guest (forkexec), host clock, per-run means of ${DIFF_BATCH}`, samples: guestFloor },
+        {
+          label: `fork+exec+wait of /bin/true inside the same guest (forkexec), host clock, per-run means of ${DIFF_BATCH}`,
+          samples: guestFloor,
+        },
         { label: `the same, guest clock (clocksource ${clock}), means of ${BATCH}`, samples: batchMeans(guestClock) },
         { label: 'fork+exec+wait of /bin/true on the host (forkexec)', samples: hostFloor },
       ],

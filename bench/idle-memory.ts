@@ -69,7 +69,10 @@ function byKind(procs: ProcMem[], per: number): { name: string; samples: number[
   return kinds.flatMap((k) => {
     const ps = procs.filter((p) => p.kind === k);
     return [
-      { name: `${k} PSS per activity (MiB, ${ps.length / per} process(es))`, samples: [mib(ps.reduce((s, p) => s + p.pssKiB, 0)) / per] },
+      {
+        name: `${k} PSS per activity (MiB, ${ps.length / per} process(es))`,
+        samples: [mib(ps.reduce((s, p) => s + p.pssKiB, 0)) / per],
+      },
       { name: `${k} RSS per activity (MiB)`, samples: [mib(ps.reduce((s, p) => s + p.rssKiB, 0)) / per] },
     ];
   });
@@ -101,7 +104,9 @@ async function floorMemory(ctx: BenchContext): Promise<{ pss: number[]; rss: num
 }
 
 export async function idleMemory(ctx: BenchContext): Promise<Figure[]> {
-  ctx.say(`idle memory: 1 activity, then 4 at once (service mode), ${SETTLE_MS / 1000} s settle, ${SAMPLES} readings; floor: idle trivial VM + idle node`);
+  ctx.say(
+    `idle memory: 1 activity, then 4 at once (service mode), ${SETTLE_MS / 1000} s settle, ${SAMPLES} readings; floor: idle trivial VM + idle node`,
+  );
   const floor = await floorMemory(ctx);
   const figures: Figure[] = [];
   for (const count of [1, 4]) {
@@ -117,12 +122,20 @@ export async function idleMemory(ctx: BenchContext): Promise<Figure[]> {
     figures.push(
       makeFigure({
         id: `idle-mem-${count}`,
-        title: count === 1 ? 'Idle memory of one activity (PSS: runtime + QEMU + virtiofsd)' : `Idle memory of ${count} activities at once (PSS, total)`,
+        title:
+          count === 1
+            ? 'Idle memory of one activity (PSS: runtime + QEMU + virtiofsd)'
+            : `Idle memory of ${count} activities at once (PSS, total)`,
         unit: 'MiB',
         better: 'lower',
         samples: m.pss,
-        floors: [{ label: `${count === 1 ? '' : `${count} x `}(idle trivial VM + idle node), PSS`, samples: scale(floor.pss) }],
-        breakdown: [{ name: 'total RSS (MiB; shared guest memory counted twice)', samples: m.rss }, ...byKind(m.last, count)],
+        floors: [
+          { label: `${count === 1 ? '' : `${count} x `}(idle trivial VM + idle node), PSS`, samples: scale(floor.pss) },
+        ],
+        breakdown: [
+          { name: 'total RSS (MiB; shared guest memory counted twice)', samples: m.rss },
+          ...byKind(m.last, count),
+        ],
       }),
     );
     if (count > 1) {

@@ -45,7 +45,11 @@ export function textTable(r: BenchResults): string {
     targetText(f),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   for (const s of r.skipped) out.push(`not measured: ${s.id}: ${s.why}`);
   return out.join('\n');
@@ -59,24 +63,27 @@ const MEANING: Record<string, string> = {
   'exec-rtt':
     'One `Activity.exec` of `/bin/true` in an already running VM until its exit is reported (host → agent over virtio-serial → fork/exec in the guest → exit notice after both pipes closed → host), 200 sequential runs (50 with --quick). ' +
     'Floor: fork + execv + waitpid of the same `/bin/true` inside the same guest (bench/guest/forkexec.c), timed by the host clock as (wall of `forkexec 11` − wall of `forkexec 1`) / 10, so the exec that runs the helper cancels out. ' +
-    'The guest clock\'s view of the same runs and the host fork+exec are shown for reference.',
+    "The guest clock's view of the same runs and the host fork+exec are shown for reference.",
   'stdout-stream':
     '`dd if=/dev/zero bs=1M count=256` in the guest with every byte delivered to the host output sink (counted and dropped): guest pipe → init → virtio-serial → QEMU chardev socket → GuestClient → sink under credit flow control. Timed on the host from exec to exit notice. ' +
     'Floor: the same bytes through a pipe inside the guest (`dd … | cat > /dev/null`), timed by the host minus one exec round trip of `/bin/true`. (busybox `head -c` copies byte by byte through stdio, ~7 MB/s under TCG, so it is not the producer.)',
   'stdout-stream-lines':
     '`chatter -n 300000` (test/image/chatter.c, in the bench image) writes 300000 lines of 9..80 bytes with one write(2) each, as a line-buffered stdio program does; every byte is delivered to the host sink (counted and dropped). Timed on the host from exec to exit notice. ' +
-    'Floor: the same writer into a pipe inside the guest (`chatter … | cat > /dev/null`), timed by the host minus one exec round trip. Here the writer\'s own system calls bound both, so the ratio shows what the relay costs a chatty program.',
+    "Floor: the same writer into a pipe inside the guest (`chatter … | cat > /dev/null`), timed by the host minus one exec round trip. Here the writer's own system calls bound both, so the ratio shows what the relay costs a chatty program.",
   'virtiofs-write':
-    '`dd if=/dev/zero of=/golem/output/w.bin bs=1M count=256 conv=fsync` on the host volume, timed by the host minus one exec round trip (the guest clock\'s figure is in the breakdown). Floors: the same dd to the guest tmpfs (`/tmp`), and the same dd on the host into the volume folder.',
+    "`dd if=/dev/zero of=/golem/output/w.bin bs=1M count=256 conv=fsync` on the host volume, timed by the host minus one exec round trip (the guest clock's figure is in the breakdown). Floors: the same dd to the guest tmpfs (`/tmp`), and the same dd on the host into the volume folder.",
   'virtiofs-read':
     '`dd if=/golem/output/r-N.bin of=/dev/null bs=1M` of a 256 MiB file the host wrote just before (not in the guest page cache; in the host page cache), timed like the write. Floors: reading back a file just written to the guest tmpfs, and the same dd on the host.',
   'idle-mem-1':
     'One activity run as yagna runs it (`ya-runtime-vm start` in service mode, booted by Hello), idle for 3 s, then PSS summed over every process naming its workdir: the runtime (Node), QEMU, virtiofsd. PSS splits the guest memory QEMU shares with virtiofsd (RSS counts it twice; both are in the breakdown). ' +
     'Floor: an idle trivial VM (same QEMU settings, init sleeps) plus an idle `node` process.',
   'idle-mem-4': 'Four activities started at once, as above; total PSS. Floor: 4 x (idle trivial VM + idle node).',
-  'boot-4': 'Wall time from sending Hello to 4 freshly deployed service-mode runtimes until all 4 answered (VMs ready). Floor: 4 floor VMs booted at once, spawn to exit.',
-  'cli-version': 'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
-  'deploy-100mib': '`deploy` of an image holding 100 MiB of random bytes into a fresh workdir (metadata read, deployment planned, disks created). Floor: `cat image > /dev/null`.',
+  'boot-4':
+    'Wall time from sending Hello to 4 freshly deployed service-mode runtimes until all 4 answered (VMs ready). Floor: 4 floor VMs booted at once, spawn to exit.',
+  'cli-version':
+    'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
+  'deploy-100mib':
+    '`deploy` of an image holding 100 MiB of random bytes into a fresh workdir (metadata read, deployment planned, disks created). Floor: `cat image > /dev/null`.',
 };
 
 function meaning(id: string): string {
@@ -95,13 +102,19 @@ export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const L: string[] = [];
   L.push('# Benchmarks', '');
-  L.push('<!-- Generated by bench/report.ts from bench/results/*.json (`npm run bench`). Do not edit by hand: edit bench/report.ts. -->', '');
+  L.push(
+    '<!-- Generated by bench/report.ts from bench/results/*.json (`npm run bench`). Do not edit by hand: edit bench/report.ts. -->',
+    '',
+  );
   L.push(
     `Latest run: ${r.date}${r.quick ? ' (`--quick`: fewer iterations)' : ''}, ${r.durationS} s. Every figure stands beside its floor, measured in the same run on the same machine; ` +
       'the ratio figure/floor is the headline (for times: how many times the floor; for throughputs: the share of the floor reached). Speed is reported here, never asserted in tests.',
     '',
   );
-  L.push('Run it: `npm run bench` (full, ~10 min on 2 cores) or `npm run bench -- --quick` (~3 min); `node dist/bench/run.js --only cold,exec` for some scenarios; `node dist/bench/report.js` regenerates this page from the newest results file.', '');
+  L.push(
+    'Run it: `npm run bench` (full, ~10 min on 2 cores) or `npm run bench -- --quick` (~3 min); `node dist/bench/run.js --only cold,exec` for some scenarios; `node dist/bench/report.js` regenerates this page from the newest results file.',
+    '',
+  );
   L.push('## Machine', '');
   L.push('| | |', '|---|---|');
   L.push(`| CPU | ${m.cpuModel}, ${m.cores} cores |`);
@@ -111,11 +124,20 @@ export function renderReport(r: BenchResults): string {
   L.push(`| Node | ${m.node} |`);
   L.push(`| accelerator | **${r.accel.accel.toUpperCase()}** (${r.accel.reason}) |`);
   L.push(`| guest | kernel ${r.guest.kernelRelease}, guest build ${r.guest.hash} (${r.guest.dir}) |`);
-  L.push(`| activity | ${r.deployment.cpuCores} vCPU, ${r.deployment.memGiB} GiB RAM, ${r.deployment.storageGiB} GiB storage; busybox bench image (lzo) |`);
+  L.push(
+    `| activity | ${r.deployment.cpuCores} vCPU, ${r.deployment.memGiB} GiB RAM, ${r.deployment.storageGiB} GiB storage; busybox bench image (lzo) |`,
+  );
   L.push(`| load average at start | ${m.loadAvgAtStart.join(' ')} (the cores are shared) |`, '');
-  if (r.accel.accel === 'tcg') L.push('All guest-side figures are under TCG (software emulation): absolute times are many times those under KVM.', '');
+  if (r.accel.accel === 'tcg')
+    L.push(
+      'All guest-side figures are under TCG (software emulation): absolute times are many times those under KVM.',
+      '',
+    );
   L.push('## Results', '');
-  L.push('| figure | unit | median | p90 | min | max | floor (median) | ratio | target |', '|---|---|--:|--:|--:|--:|--:|--:|---|');
+  L.push(
+    '| figure | unit | median | p90 | min | max | floor (median) | ratio | target |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|',
+  );
   for (const f of r.figures) {
     L.push(
       `| ${f.title} | ${f.unit} | ${fmt(f.stats.median, f.unit)} | ${fmt(f.stats.p90, f.unit)} | ${fmt(f.stats.min, f.unit)} | ${fmt(f.stats.max, f.unit)} | ` +
@@ -130,39 +152,63 @@ export function renderReport(r: BenchResults): string {
     for (const f of extraFloors) {
       for (const fl of f.floors) {
         const s = fl.stats;
-        L.push(`| ${f.id} | ${fl.label} | ${fmt(s.median, f.unit)} | ${fmt(s.p90, f.unit)} | ${fmt(s.p99, f.unit)} | ${fmt(s.min, f.unit)} | ${fmt(s.max, f.unit)} | ${s.n} |`);
+        L.push(
+          `| ${f.id} | ${fl.label} | ${fmt(s.median, f.unit)} | ${fmt(s.p90, f.unit)} | ${fmt(s.p99, f.unit)} | ${fmt(s.min, f.unit)} | ${fmt(s.max, f.unit)} | ${s.n} |`,
+        );
       }
     }
     L.push('');
   }
   const exec = r.figures.find((f) => f.id === 'exec-rtt');
   if (exec) {
-    L.push(`Exec round trip: p50 ${fmt(exec.stats.median, 'ms')} ms, p99 ${fmt(exec.stats.p99, 'ms')} ms over ${exec.stats.n} runs` +
-      (exec.floors[0] ? `; in-guest floor p50 ${fmt(exec.floors[0].stats.median, 'ms')} ms, p99 ${fmt(exec.floors[0].stats.p99, 'ms')} ms.` : '.'), '');
+    L.push(
+      `Exec round trip: p50 ${fmt(exec.stats.median, 'ms')} ms, p99 ${fmt(exec.stats.p99, 'ms')} ms over ${exec.stats.n} runs` +
+        (exec.floors[0]
+          ? `; in-guest floor p50 ${fmt(exec.floors[0].stats.median, 'ms')} ms, p99 ${fmt(exec.floors[0].stats.p99, 'ms')} ms.`
+          : '.'),
+      '',
+    );
   }
   for (const f of r.figures.filter((x) => x.breakdown?.length)) {
     L.push(`### ${f.title}: breakdown`, '');
-    L.push(`| ${f.id === 'cold-start' ? 'phase (ms since deploy started)' : 'part'} | median | min | max |`, '|---|--:|--:|--:|');
-    for (const p of f.breakdown!) L.push(`| ${p.name} | ${fmt(p.stats.median, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.min, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.max, f.unit === 'MiB' ? 'MiB' : 'ms')} |`);
+    L.push(
+      `| ${f.id === 'cold-start' ? 'phase (ms since deploy started)' : 'part'} | median | min | max |`,
+      '|---|--:|--:|--:|',
+    );
+    for (const p of f.breakdown!)
+      L.push(
+        `| ${p.name} | ${fmt(p.stats.median, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.min, f.unit === 'MiB' ? 'MiB' : 'ms')} | ${fmt(p.stats.max, f.unit === 'MiB' ? 'MiB' : 'ms')} |`,
+      );
     L.push('');
   }
   L.push('## Targets', '');
   L.push('| target | status |', '|---|---|');
   for (const t of TARGETS) {
     const f = r.figures.find((x) => x.id === t.id);
-    const status = !f ? 'not measured in this run' : f.target ? `${f.target.met ? '**met**' : '**not met**'}: ${ratioText(f)}` : 'no floor measured';
+    const status = !f
+      ? 'not measured in this run'
+      : f.target
+        ? `${f.target.met ? '**met**' : '**not met**'}: ${ratioText(f)}`
+        : 'no floor measured';
     L.push(`| ${t.text} | ${status} |`);
   }
   L.push('');
   L.push('## What each figure and floor means', '');
   for (const f of r.figures) {
-    L.push(`* **${f.title}** (\`${f.id}\`): ${meaning(f.id)}${f.notes?.length ? ` Notes: ${f.notes.join('; ')}.` : ''}`);
+    L.push(
+      `* **${f.title}** (\`${f.id}\`): ${meaning(f.id)}${f.notes?.length ? ` Notes: ${f.notes.join('; ')}.` : ''}`,
+    );
   }
   L.push('');
   L.push('## Changes measured before and after', '');
-  L.push('Each row compares two full runs of `npm run bench` on this machine. The machine\'s load differed between runs ' +
-    '(other work shared the 2 cores during the first), so only each run\'s ratio to its own floor is comparable.', '');
-  L.push('| change | figure | before (ratio) | after (ratio) |', '|---|---|--:|--:|',
+  L.push(
+    "Each row compares two full runs of `npm run bench` on this machine. The machine's load differed between runs " +
+      "(other work shared the 2 cores during the first), so only each run's ratio to its own floor is comparable.",
+    '',
+  );
+  L.push(
+    '| change | figure | before (ratio) | after (ratio) |',
+    '|---|---|--:|--:|',
     '| CLI imports each subcommand module only when it runs (`src/cli/main.ts`) | `--version` | 802 ms (4.91x) | 231 ms (1.86x) |',
     '| same | cold start (includes the `deploy` process) | 3444 ms (2.20x) | 1992 ms (1.91x) |',
     '| same | `deploy` of a 101 MiB image | 1351 ms (18.1x) | 450 ms (13.6x) |',
@@ -170,41 +216,62 @@ export function renderReport(r: BenchResults): string {
     '| `tsc=reliable` on the kernel command line (tried, not kept) | floor boot, 6 alternating pairs | 1007 ms | 1007 ms |',
     '| init splices output from the process pipe into the port (`init/src/procs.c`, `port.c`) | stdout streaming 256 MiB | 63 MB/s (42 %) | 100 MB/s (64 %) |',
     '| CLI bundled by esbuild (`scripts/bundle.mjs`), zod/mini for zod classic (`src/schema.ts`), every virtiofsd started at once; 2 alternating A/B pairs, `--only cold,node` | cold start with `start` spawned as the ExeUnit does | 2784 / 2373 ms (2.36x / 2.28x) | 1971 / 1901 ms (1.93x / 1.87x) |',
-    '| same | `deploy` of a 101 MiB image | 460 / 488 ms (14.1x / 14.1x) | 333 / 299 ms (13.2x / 12.3x) |', '');
-  L.push('Streaming sat at the 50 % line (54 % and 42 % in two full runs) while init copied each byte through user space into ' +
-    'the port (the guest driver copies at most 32 KiB per port write); a 16x larger credit window measured the same. Splicing ' +
-    'the pipe\'s pages into the port removed that copy.', '');
-  L.push('Cold start misses its 1.25x target, and cannot meet it on this machine as the contract stands: the floor is a bare ' +
-    'QEMU boot, while the figure holds two Node processes that the ExeUnit spawns one after the other (`deploy`, then `start`). ' +
-    'Node itself takes about 0.1 s to start here (`node -e 0`, the `--version` floor), and each process then loads its code: ' +
-    '`deploy` ends about 0.3 s after it was spawned (Node, the bundle, `qemu-img`, `mkfs.ext4`), and `start` has QEMU running ' +
-    'about 0.3 s after it was spawned. From QEMU spawned to the first exec it is about 1.2-1.3 s against the floor\'s 1.0 s ' +
-    '(the extra devices, the root and volume mounts, the first exec paging busybox in from the squashfs). ' +
-    'Since 2026-11-27 07:00 UTC the figure spawns `start` as the ExeUnit does; rows before that booted inside the bench process.', '');
-  L.push('Exec round trip sits close to its 2x bound on this shared 2-core machine. Measured block-wise (all round trips, then ' +
-    'all floor samples), its ratio swung from 1.6x to 2.5x between runs, because load from the machine\'s neighbours comes in ' +
-    'bursts and weighs more on the host-side part (Node, QEMU\'s I/O thread) than on the in-guest floor. Since 2026-11-27 ' +
-    '07:35 UTC the two alternate in rounds of 10; four runs since then gave 1.85x, 1.86x, 1.90x and 1.91x.', '');
+    '| same | `deploy` of a 101 MiB image | 460 / 488 ms (14.1x / 14.1x) | 333 / 299 ms (13.2x / 12.3x) |',
+    '',
+  );
+  L.push(
+    'Streaming sat at the 50 % line (54 % and 42 % in two full runs) while init copied each byte through user space into ' +
+      'the port (the guest driver copies at most 32 KiB per port write); a 16x larger credit window measured the same. Splicing ' +
+      "the pipe's pages into the port removed that copy.",
+    '',
+  );
+  L.push(
+    'Cold start misses its 1.25x target, and cannot meet it on this machine as the contract stands: the floor is a bare ' +
+      'QEMU boot, while the figure holds two Node processes that the ExeUnit spawns one after the other (`deploy`, then `start`). ' +
+      'Node itself takes about 0.1 s to start here (`node -e 0`, the `--version` floor), and each process then loads its code: ' +
+      '`deploy` ends about 0.3 s after it was spawned (Node, the bundle, `qemu-img`, `mkfs.ext4`), and `start` has QEMU running ' +
+      "about 0.3 s after it was spawned. From QEMU spawned to the first exec it is about 1.2-1.3 s against the floor's 1.0 s " +
+      '(the extra devices, the root and volume mounts, the first exec paging busybox in from the squashfs). ' +
+      'Since 2026-11-27 07:00 UTC the figure spawns `start` as the ExeUnit does; rows before that booted inside the bench process.',
+    '',
+  );
+  L.push(
+    'Exec round trip sits close to its 2x bound on this shared 2-core machine. Measured block-wise (all round trips, then ' +
+      "all floor samples), its ratio swung from 1.6x to 2.5x between runs, because load from the machine's neighbours comes in " +
+      "bursts and weighs more on the host-side part (Node, QEMU's I/O thread) than on the in-guest floor. Since 2026-11-27 " +
+      '07:35 UTC the two alternate in rounds of 10; four runs since then gave 1.85x, 1.86x, 1.90x and 1.91x.',
+    '',
+  );
   L.push('## Not measured', '');
   if (r.skipped.length === 0) L.push('Everything listed above was measured in this run.');
   for (const s of r.skipped) L.push(`* ${s.title} (\`${s.id}\`): ${s.why}`);
   L.push('');
   L.push('## KVM', '');
-  L.push('**No working KVM was available.** The build machines expose a paravirtual `/dev/kvm` (`kvm_pvm`) on which ordinary guests hang, so every figure above is TCG. ' +
-    'On 2026-11-27 the kit in `bench/kvm/` (our QEMU + libraries + guest, driven by `bench/kvm/measure.py`) ran on a lent 16-core Intel Xeon machine ' +
-    '(`bash bench/kvm/run-on-device.sh`; raw output in `bench/kvm/results/`). Its `/dev/kvm` opened read-write and answered KVM_GET_API_VERSION, ' +
-    'but the CPU flags show no `vmx` (a paravirtual KVM again) and the floor boot under `-accel kvm` hung until the 20 s bound: exactly the case the ' +
-    'accelerator probe (`src/vm/accel-probe.ts`) detects before falling back to TCG. The same run under TCG on that idle 16-core machine:', '');
-  L.push('| figure | TCG, lent 16-core machine (idle) |', '|---|--:|',
+  L.push(
+    '**No working KVM was available.** The build machines expose a paravirtual `/dev/kvm` (`kvm_pvm`) on which ordinary guests hang, so every figure above is TCG. ' +
+      'On 2026-11-27 the kit in `bench/kvm/` (our QEMU + libraries + guest, driven by `bench/kvm/measure.py`) ran on a lent 16-core Intel Xeon machine ' +
+      '(`bash bench/kvm/run-on-device.sh`; raw output in `bench/kvm/results/`). Its `/dev/kvm` opened read-write and answered KVM_GET_API_VERSION, ' +
+      'but the CPU flags show no `vmx` (a paravirtual KVM again) and the floor boot under `-accel kvm` hung until the 20 s bound: exactly the case the ' +
+      'accelerator probe (`src/vm/accel-probe.ts`) detects before falling back to TCG. The same run under TCG on that idle 16-core machine:',
+    '',
+  );
+  L.push(
+    '| figure | TCG, lent 16-core machine (idle) |',
+    '|---|--:|',
     '| floor: QEMU exec → exit, trivial init | 1.12 s |',
     '| QEMU exec → agent HELLO | 1.35 s |',
     '| QEMU exec → first `/bin/true` exited | 1.48 s (1.32x the floor) |',
     '| exec round trip `/bin/true`, p50 / p99 | 5.6 / 6.6 ms |',
     '| stdout streaming, `dd bs=1M` 32 MiB | 63.9 MB/s |',
-    '| SHUTDOWN → QEMU exit | 17 ms |', '');
-  L.push('A second lent machine, an NVIDIA H100 host, checked on 2026-11-27 at 06:34 UTC: "Intel(R) Xeon(R) Processor", CPU flags ' +
-    '`hypervisor` but neither `vmx` nor `svm`, `/dev/kvm` present with the `kvm` and `kvm_pvm` modules loaded: the same paravirtual ' +
-    'KVM, so the kit was not run there (`bench/kvm/results/h100-facts.txt`).', '');
+    '| SHUTDOWN → QEMU exit | 17 ms |',
+    '',
+  );
+  L.push(
+    'A second lent machine, an NVIDIA H100 host, checked on 2026-11-27 at 06:34 UTC: "Intel(R) Xeon(R) Processor", CPU flags ' +
+      '`hypervisor` but neither `vmx` nor `svm`, `/dev/kvm` present with the `kvm` and `kvm_pvm` modules loaded: the same paravirtual ' +
+      'KVM, so the kit was not run there (`bench/kvm/results/h100-facts.txt`).',
+    '',
+  );
   L.push('Run `npm run bench` (or the kit) on a host with working KVM and put that table here.', '');
   return L.join('\n');
 }

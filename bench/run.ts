@@ -60,11 +60,14 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; rep
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       const ids = (v ?? '').split(',').filter(Boolean);
       const bad = ids.filter((id) => !(ALL as readonly string[]).includes(id));
-      if (bad.length || ids.length === 0) throw new Error(`--only: unknown scenario ${bad.join(',') || '(none)'}; known: ${ALL.join(', ')}`);
+      if (bad.length || ids.length === 0)
+        throw new Error(`--only: unknown scenario ${bad.join(',') || '(none)'}; known: ${ALL.join(', ')}`);
       only = new Set(ids as ScenarioId[]);
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write(`usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report] [--check]\n` +
-          '  --check: exit 1 when a scenario asked for was not measured (CI runs --quick --check so the bench keeps working)\n');
+      process.stdout.write(
+        `usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report] [--check]\n` +
+          '  --check: exit 1 when a scenario asked for was not measured (CI runs --quick --check so the bench keeps working)\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
@@ -115,7 +118,11 @@ async function main(): Promise<void> {
       skipped.push({ id, title: TITLES[id], why: `failed in this run: ${why.split('\n')[0]!.slice(0, 400)}` });
     }
   };
-  const withVm = async (ids: ScenarioId[], volumes: 'virtiofs' | '9p', body: (vm: BootedVm) => Promise<void>): Promise<void> => {
+  const withVm = async (
+    ids: ScenarioId[],
+    volumes: 'virtiofs' | '9p',
+    body: (vm: BootedVm) => Promise<void>,
+  ): Promise<void> => {
     if (!ids.some((id) => args.only.has(id))) return;
     if (guestMissing) {
       for (const id of ids) await attempt(id, () => Promise.resolve([]));
@@ -127,7 +134,13 @@ async function main(): Promise<void> {
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       say(`cannot boot the ${volumes} bench VM: ${why}`);
-      for (const id of ids) if (args.only.has(id)) skipped.push({ id, title: TITLES[id], why: `the bench VM (--volumes ${volumes}) did not boot: ${why.split('\n')[0]!.slice(0, 400)}` });
+      for (const id of ids)
+        if (args.only.has(id))
+          skipped.push({
+            id,
+            title: TITLES[id],
+            why: `the bench VM (--volumes ${volumes}) did not boot: ${why.split('\n')[0]!.slice(0, 400)}`,
+          });
       return;
     }
     try {
@@ -158,7 +171,10 @@ async function main(): Promise<void> {
     deployment: { cpuCores: CPUS, memGiB: MEM_GIB, storageGiB: STORAGE_GIB },
     guest: {
       dir: guest.dir,
-      kernelRelease: typeof manifestKernel === 'object' && manifestKernel !== null && 'release' in manifestKernel ? String(manifestKernel.release) : 'unknown',
+      kernelRelease:
+        typeof manifestKernel === 'object' && manifestKernel !== null && 'release' in manifestKernel
+          ? String(manifestKernel.release)
+          : 'unknown',
       hash: typeof guest.manifest['hash'] === 'string' ? guest.manifest['hash'] : 'unknown',
     },
     figures,

@@ -28,7 +28,8 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
     const t0 = performance.now();
     const r = await runIn(a, ['/bin/dd', 'if=/dev/zero', 'bs=1M', `count=${mib}`], { countOnly: true });
     const ms = performance.now() - t0;
-    if (r.code !== 0 || r.stdoutBytes !== STREAM_BYTES) throw new Error(`streaming: exit ${r.code}, ${r.stdoutBytes} of ${STREAM_BYTES} bytes arrived`);
+    if (r.code !== 0 || r.stdoutBytes !== STREAM_BYTES)
+      throw new Error(`streaming: exit ${r.code}, ${r.stdoutBytes} of ${STREAM_BYTES} bytes arrived`);
     return ms;
   };
   const pipe = (base: number): Promise<{ host: number; guest: number }> =>
@@ -47,7 +48,9 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
   }
   const clock = await guestClocksource(a);
 
-  ctx.say(`stdout streaming, small writes: 1 warm-up + ${n} runs of chatter -n ${CHATTER_LINES}, alternating with the in-guest pipe`);
+  ctx.say(
+    `stdout streaming, small writes: 1 warm-up + ${n} runs of chatter -n ${CHATTER_LINES}, alternating with the in-guest pipe`,
+  );
   const chatter = ['/usr/local/bin/chatter', '-n', String(CHATTER_LINES)];
   const chatterOnce = async (): Promise<{ ms: number; bytes: number }> => {
     const t0 = performance.now();
@@ -56,7 +59,8 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
     if (r.code !== 0) throw new Error(`small-write streaming: exit ${r.code}: ${r.stderr}`);
     return { ms, bytes: r.stdoutBytes };
   };
-  const chatterPipe = (): Promise<{ host: number; guest: number }> => timedInGuest(a, ['/bin/sh', '-c', `${chatter.join(' ')} | cat > /dev/null`], base);
+  const chatterPipe = (): Promise<{ host: number; guest: number }> =>
+    timedInGuest(a, ['/bin/sh', '-c', `${chatter.join(' ')} | cat > /dev/null`], base);
   const { bytes: lineBytes } = await chatterOnce();
   await chatterPipe();
   const small: number[] = [];
@@ -76,7 +80,11 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
       better: 'higher',
       samples: small,
       floors: [
-        { label: 'the same writer into a pipe inside the guest (chatter | cat > /dev/null), host clock minus one exec round trip', samples: smallFloor },
+        {
+          label:
+            'the same writer into a pipe inside the guest (chatter | cat > /dev/null), host clock minus one exec round trip',
+          samples: smallFloor,
+        },
         { label: `the same pipe, guest clock (clocksource ${clock})`, samples: smallFloorGuest },
       ],
       notes: [`${lineBytes} bytes in lines of 9..80 bytes (test/image/chatter.c); reported, no target`],
@@ -88,11 +96,17 @@ export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure
       better: 'higher',
       samples: host,
       floors: [
-        { label: 'the same bytes through a pipe inside the guest (dd | cat > /dev/null), host clock minus one exec round trip', samples: floor },
+        {
+          label:
+            'the same bytes through a pipe inside the guest (dd | cat > /dev/null), host clock minus one exec round trip',
+          samples: floor,
+        },
         { label: `the same pipe, guest clock (clocksource ${clock})`, samples: floorGuest },
       ],
       target: { text: 'at least 50 % of the in-guest pipe', bound: 'min', ratio: 0.5 },
-      notes: ['MB = 10^6 bytes; timed on the host from exec to the exit notice, all bytes counted; dd bs=1M writes 1 MiB at a time into the pipe'],
+      notes: [
+        'MB = 10^6 bytes; timed on the host from exec to the exit notice, all bytes counted; dd bs=1M writes 1 MiB at a time into the pipe',
+      ],
     }),
   ];
 }

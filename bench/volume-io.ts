@@ -31,9 +31,12 @@ async function hostTimed(ctx: BenchContext, argv: string[]): Promise<number> {
 export async function volumeIo(ctx: BenchContext, vm: BootedVm, transport: 'virtiofs' | '9p'): Promise<Figure[]> {
   const vol = vm.deployment.volumes.find((v) => v.kind === 'host' && v.guestPath === '/golem/output');
   if (!vol || vol.kind !== 'host') throw new Error('the bench image has no host volume /golem/output');
-  if (vm.activity.transport !== transport) throw new Error(`asked for ${transport}, the activity uses ${vm.activity.transport}`);
+  if (vm.activity.transport !== transport)
+    throw new Error(`asked for ${transport}, the activity uses ${vm.activity.transport}`);
   const n = iterations(ctx, 2, 5);
-  ctx.say(`${transport} volume I/O: 1 warm-up + ${n} runs of ${IO_MIB} MiB write+read, floors: guest tmpfs, host folder`);
+  ctx.say(
+    `${transport} volume I/O: 1 warm-up + ${n} runs of ${IO_MIB} MiB write+read, floors: guest tmpfs, host folder`,
+  );
   const a = vm.activity;
   const dd = '/bin/dd';
   const count = [`bs=1M`, `count=${IO_MIB}`];
@@ -80,7 +83,27 @@ export async function volumeIo(ctx: BenchContext, vm: BootedVm, transport: 'virt
   const target = { text: 'at least 50 % of the guest tmpfs', bound: 'min' as const, ratio: 0.5 };
   const notes = ['MB = 10^6 bytes; dd bs=1M; write with conv=fsync; timed by the host minus one exec round trip'];
   return [
-    makeFigure({ id: `${transport}-write`, title: `${label} sequential write, ${IO_MIB} MiB`, unit: 'MB/s', better: 'higher', samples: w, floors: floors(tw, hw), target, notes, breakdown: [{ name: 'the same, guest clock (MB/s)', samples: gw }] }),
-    makeFigure({ id: `${transport}-read`, title: `${label} sequential read, ${IO_MIB} MiB (host-written file)`, unit: 'MB/s', better: 'higher', samples: r, floors: floors(tr, hr), target, notes, breakdown: [{ name: 'the same, guest clock (MB/s)', samples: gr }] }),
+    makeFigure({
+      id: `${transport}-write`,
+      title: `${label} sequential write, ${IO_MIB} MiB`,
+      unit: 'MB/s',
+      better: 'higher',
+      samples: w,
+      floors: floors(tw, hw),
+      target,
+      notes,
+      breakdown: [{ name: 'the same, guest clock (MB/s)', samples: gw }],
+    }),
+    makeFigure({
+      id: `${transport}-read`,
+      title: `${label} sequential read, ${IO_MIB} MiB (host-written file)`,
+      unit: 'MB/s',
+      better: 'higher',
+      samples: r,
+      floors: floors(tr, hr),
+      target,
+      notes,
+      breakdown: [{ name: 'the same, guest clock (MB/s)', samples: gr }],
+    }),
   ];
 }

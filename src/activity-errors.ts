@@ -7,7 +7,14 @@ export const BOOT_ERROR_CODES = ['BOOT_NO_HANDSHAKE', 'BOOT_MOUNT_FAILED'] as co
 export type BootErrorCode = (typeof BOOT_ERROR_CODES)[number];
 
 /** Codes of ActivityError. */
-export const ACTIVITY_ERROR_CODES = ['EXEC_FAILED', 'NOT_RUNNING', 'VM_ENDED', 'GUEST_KERNEL_PANIC', 'NO_SUCH_PROCESS', 'BAD_SIGNAL'] as const;
+export const ACTIVITY_ERROR_CODES = [
+  'EXEC_FAILED',
+  'NOT_RUNNING',
+  'VM_ENDED',
+  'GUEST_KERNEL_PANIC',
+  'NO_SUCH_PROCESS',
+  'BAD_SIGNAL',
+] as const;
 export type ActivityErrorCode = (typeof ACTIVITY_ERROR_CODES)[number];
 
 export class BootError extends RuntimeError {

@@ -96,7 +96,8 @@ export class Activity implements ActivityApi {
         log.info({ attempt, accel: accel.accel, transport }, 'activity ready');
         return new Activity(opts, vm, guest, accel, transport, user);
       } catch (err) {
-        const retry = attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;
+        const retry =
+          attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;
         log.error({ err, attempt, retry }, 'boot attempt failed');
         if (!retry) throw err;
       }
@@ -109,13 +110,22 @@ export class Activity implements ActivityApi {
   }
 
   status(): ActivityStatus {
-    return { state: this.state, accel: this.accel.accel, processes: [...this.running.keys()], image: this.opts.deployment.image.path };
+    return {
+      state: this.state,
+      accel: this.accel.accel,
+      processes: [...this.running.keys()],
+      image: this.opts.deployment.image.path,
+    };
   }
 
   async exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle> {
     if (this.state !== 'ready') {
       const why = this.ended;
-      if (why) throw new ActivityError(why.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `cannot run ${spec.bin}: ${why.description}`);
+      if (why)
+        throw new ActivityError(
+          why.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED',
+          `cannot run ${spec.bin}: ${why.description}`,
+        );
       throw new ActivityError('NOT_RUNNING', `cannot run ${spec.bin}: the VM is ${this.state}`);
     }
     const d = this.opts.deployment;
@@ -125,9 +135,15 @@ export class Activity implements ActivityApi {
     this.opts.log.info({ cmd: { bin: spec.bin, argv, cwd } }, 'exec');
     let proc;
     try {
-      proc = await this.guest.run({ path: spec.bin, argv, env, cwd, uid: this.user.uid, gid: this.user.gid, stdin: spec.stdin ?? false }, sink);
+      proc = await this.guest.run(
+        { path: spec.bin, argv, env, cwd, uid: this.user.uid, gid: this.user.gid, stdin: spec.stdin ?? false },
+        sink,
+      );
     } catch (err) {
-      if (err instanceof GuestRequestError && (err.errnoName === 'ENOENT' || err.errnoName === 'EACCES' || err.errnoName === 'ENOEXEC')) {
+      if (
+        err instanceof GuestRequestError &&
+        (err.errnoName === 'ENOENT' || err.errnoName === 'EACCES' || err.errnoName === 'ENOEXEC')
+      ) {
         const failure = err.errnoName === 'ENOENT' ? 'not-found' : 'not-executable';
         const what = failure === 'not-found' ? 'not found' : 'cannot be executed';
         throw new ExecFailedError(failure, `${spec.bin}: ${what} (${err.guestMessage})`, { cause: err });
@@ -139,9 +155,16 @@ export class Activity implements ActivityApi {
     const exit = proc.exit
       .catch(async (err: unknown) => {
         // The channel ended under the process: say why the VM ended when we know (QEMU exit, virtiofsd death).
-        const ended = await Promise.race([this.vm.exited, new Promise<undefined>((r) => void setTimeout(() => r(undefined), 2000).unref())]);
+        const ended = await Promise.race([
+          this.vm.exited,
+          new Promise<undefined>((r) => void setTimeout(() => r(undefined), 2000).unref()),
+        ]);
         if (!ended || this.state === 'stopping') throw err;
-        throw new ActivityError(ended.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED', `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`, { cause: err });
+        throw new ActivityError(
+          ended.guestCrash ? 'GUEST_KERNEL_PANIC' : 'VM_ENDED',
+          `${spec.bin} (pid ${pid}) did not finish: ${ended.description}`,
+          { cause: err },
+        );
       })
       .finally(() => this.running.delete(pid));
     exit.catch(() => undefined);
@@ -178,12 +201,16 @@ export class Activity implements ActivityApi {
       // One deadline for the whole guest phase: SHUTDOWN's reply (init syncs) and QEMU's own exit.
       const deadline = new Promise<'timeout'>((r) => setTimeout(r, GUEST_SHUTDOWN_MS, 'timeout').unref());
       this.vm.guestStopping();
-      const res = await Promise.race([this.guest.shutdown().then(() => this.vm.exited).then(() => 'ok' as const), deadline]).catch(
-        (err: unknown) => {
-          log.warn({ err }, 'guest shutdown request failed');
-          return 'failed' as const;
-        },
-      );
+      const res = await Promise.race([
+        this.guest
+          .shutdown()
+          .then(() => this.vm.exited)
+          .then(() => 'ok' as const),
+        deadline,
+      ]).catch((err: unknown) => {
+        log.warn({ err }, 'guest shutdown request failed');
+        return 'failed' as const;
+      });
       if (res !== 'ok') log.warn({ res }, 'guest did not end the VM in time; stopping QEMU');
     }
     this.guest.close();
@@ -202,7 +229,10 @@ async function chooseTransport(
   if (!needed) return { transport: 'none' };
   if (wanted === '9p') return { transport: '9p' };
   try {
-    return { transport: 'virtiofs', virtiofsd: await findVirtiofsd(virtiofsdPath ? { explicitPath: virtiofsdPath } : {}) };
+    return {
+      transport: 'virtiofs',
+      virtiofsd: await findVirtiofsd(virtiofsdPath ? { explicitPath: virtiofsdPath } : {}),
+    };
   } catch (err) {
     if (wanted === 'virtiofs') throw err;
     log.warn({ err }, 'virtiofsd not found: host volumes use 9p');
@@ -229,7 +259,12 @@ function volumeMount(v: Volume, transport: 'virtiofs' | '9p' | 'none'): MountSpe
   switch (v.kind) {
     case 'host':
       return transport === '9p'
-        ? { fstype: '9p', source: v.tag, target: v.guestPath, options: 'trans=virtio,version=9p2000.L,msize=524288,cache=mmap' }
+        ? {
+            fstype: '9p',
+            source: v.tag,
+            target: v.guestPath,
+            options: 'trans=virtio,version=9p2000.L,msize=524288,cache=mmap',
+          }
         : { fstype: 'virtiofs', source: v.tag, target: v.guestPath, options: '' };
     case 'ram':
       return { fstype: 'tmpfs', source: 'tmpfs', target: v.guestPath, options: `size=${v.sizeBytes}` };
@@ -259,8 +294,12 @@ async function bootOnce(
       memBytes: d.resources.memBytes,
       disks: [
         { path: d.image.path, serial: ROOTFS_SERIAL, readOnly: true },
-        ...(d.rootUpper.kind === 'disk' ? [{ path: d.rootUpper.path, serial: d.rootUpper.serial, readOnly: false }] : []),
-        ...d.volumes.flatMap((v) => (v.kind === 'storage' ? [{ path: v.diskPath, serial: v.serial, readOnly: false }] : [])),
+        ...(d.rootUpper.kind === 'disk'
+          ? [{ path: d.rootUpper.path, serial: d.rootUpper.serial, readOnly: false }]
+          : []),
+        ...d.volumes.flatMap((v) =>
+          v.kind === 'storage' ? [{ path: v.diskPath, serial: v.serial, readOnly: false }] : [],
+        ),
       ],
       ...(transport === 'virtiofs' ? { virtiofs: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
       ...(transport === '9p' ? { ninep: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
@@ -271,7 +310,9 @@ async function bootOnce(
     log,
   );
   const guest = new GuestClient(vm.agent);
-  guest.onLog((level, message) => log[level === 'fatal' ? 'error' : level === 'warning' ? 'warn' : 'info']({ guest: message }, 'guest log'));
+  guest.onLog((level, message) =>
+    log[level === 'fatal' ? 'error' : level === 'warning' ? 'warn' : 'info']({ guest: message }, 'guest log'),
+  );
   const fail = async (code: BootErrorCode, what: string, err: unknown): Promise<never> => {
     guest.close();
     await vm.stop().catch((e: unknown) => log.error({ err: e }, 'teardown after failed boot'));
@@ -279,8 +320,8 @@ async function bootOnce(
     throw new BootError(code, `${what}${tail ? `; last console lines: ${tail}` : ''}`, { cause: err });
   };
   const helloMs = opts.helloTimeoutMs ?? (accel.accel === 'kvm' ? 15_000 : 60_000);
-  const hello = await bounded(guest.hello(), vm, helloMs, 'the guest agent did not answer', opts.signal).catch((err: unknown) =>
-    fail('BOOT_NO_HANDSHAKE', `boot attempt ${attempt} failed: ${errorChain(err)}`, err),
+  const hello = await bounded(guest.hello(), vm, helloMs, 'the guest agent did not answer', opts.signal).catch(
+    (err: unknown) => fail('BOOT_NO_HANDSHAKE', `boot attempt ${attempt} failed: ${errorChain(err)}`, err),
   );
   log.info({ hello }, 'guest agent connected');
   try {
@@ -301,7 +342,13 @@ async function bootOnce(
 }
 
 /** `step` raced against QEMU's exit, a time bound and the caller's abort signal (whichever comes first). */
-function bounded<T>(step: Promise<T>, vm: VmHandle, ms: number, what: string, signal: AbortSignal | undefined): Promise<T> {
+function bounded<T>(
+  step: Promise<T>,
+  vm: VmHandle,
+  ms: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   return Promise.race([

@@ -7,7 +7,11 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, isRoot = process.getuid?.() === 0, home = os.homedir()): string {
+export function defaultCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  isRoot = process.getuid?.() === 0,
+  home = os.homedir(),
+): string {
   const explicit = env['YA_RUNTIME_VM_CACHE'];
   if (explicit) return path.resolve(explicit);
   if (isRoot) return '/var/cache/ya-runtime-vm';

@@ -19,7 +19,11 @@ import { RuntimeError } from './errors.js';
 export const MAX_SOCKET_PATH_BYTES = 107;
 
 /** Codes of SocketPathError (exit code 5). CONTROL_SOCKET_PATH_TOO_LONG: control/socket-path.ts. */
-export const SOCKET_PATH_ERROR_CODES = ['SOCKET_PATH_TOO_LONG', 'SOCKET_DIR_FAILED', 'CONTROL_SOCKET_PATH_TOO_LONG'] as const;
+export const SOCKET_PATH_ERROR_CODES = [
+  'SOCKET_PATH_TOO_LONG',
+  'SOCKET_DIR_FAILED',
+  'CONTROL_SOCKET_PATH_TOO_LONG',
+] as const;
 export type SocketPathErrorCode = (typeof SOCKET_PATH_ERROR_CODES)[number];
 
 /** A unix socket path cannot be made short enough. */
@@ -77,7 +81,10 @@ export async function createShortPath(target: string, opts: { bases?: string[] }
       errors.push(`${base}: ${(err as Error).message}`);
     }
   }
-  throw new SocketPathError('SOCKET_DIR_FAILED', `cannot create a short socket directory for ${absTarget}: ${errors.join('; ')}`);
+  throw new SocketPathError(
+    'SOCKET_DIR_FAILED',
+    `cannot create a short socket directory for ${absTarget}: ${errors.join('; ')}`,
+  );
 }
 
 /**
@@ -95,9 +102,15 @@ async function sweepDangling(base: string): Promise<void> {
     if (!n.startsWith('yavm-')) continue;
     const link = path.join(base, n, 'r');
     // Only a link that exists and dangles: an empty dir may be another process between mkdtemp and symlink.
-    const isLink = await fs.lstat(link).then((st) => st.isSymbolicLink(), () => false);
+    const isLink = await fs.lstat(link).then(
+      (st) => st.isSymbolicLink(),
+      () => false,
+    );
     if (!isLink) continue;
-    const dangles = await fs.stat(link).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    const dangles = await fs.stat(link).then(
+      () => false,
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+    );
     if (!dangles) continue;
     await fs.rm(link, { force: true }).catch(() => undefined);
     await fs.rmdir(path.join(base, n)).catch(() => undefined);
@@ -112,7 +125,10 @@ function makeHandle(priv: string, link: string, target: string): ShortPath {
     socket(name: string): string {
       const p = path.join(link, name);
       if (!socketPathFits(p)) {
-        throw new SocketPathError('SOCKET_PATH_TOO_LONG', `unix socket path ${p} is ${Buffer.byteLength(p)} bytes, over the limit of ${MAX_SOCKET_PATH_BYTES}`);
+        throw new SocketPathError(
+          'SOCKET_PATH_TOO_LONG',
+          `unix socket path ${p} is ${Buffer.byteLength(p)} bytes, over the limit of ${MAX_SOCKET_PATH_BYTES}`,
+        );
       }
       return p;
     },

@@ -68,8 +68,12 @@ async function buildFloorInitramfs(init: string): Promise<string> {
     await fsp.chmod(path.join(stage, 'init'), 0o755);
     try {
       // Like scripts/build-guest's initramfs: /dev/console exists for the kernel to open (needs root for mknod).
-      if (process.getuid?.() === 0) await execa('mknod', ['-m', '600', path.join(stage, 'dev', 'console'), 'c', '5', '1']);
-      await execa('sh', ['-c', `cd "${stage}" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 -n > "${tmp}"`]);
+      if (process.getuid?.() === 0)
+        await execa('mknod', ['-m', '600', path.join(stage, 'dev', 'console'), 'c', '5', '1']);
+      await execa('sh', [
+        '-c',
+        `cd "${stage}" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 -n > "${tmp}"`,
+      ]);
     } finally {
       await fsp.rm(stage, { recursive: true, force: true });
     }
@@ -82,11 +86,27 @@ async function makeRootfs(dir: string): Promise<void> {
 
 /** The same image config as scripts/make-test-image (env, workdir, volumes, lzo). */
 async function packImage(rootfs: string, out: string): Promise<void> {
-  await execa(process.execPath, [
-    CLI, 'pack', rootfs, '-o', out,
-    '--env', 'PATH=/usr/local/bin:/usr/bin:/bin', '--workdir', '/golem/work',
-    '--volume', '/golem/input', '--volume', '/golem/output', '--compression', 'lzo',
-  ], { cwd: REPO_ROOT, stdout: 'ignore' });
+  await execa(
+    process.execPath,
+    [
+      CLI,
+      'pack',
+      rootfs,
+      '-o',
+      out,
+      '--env',
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      '--workdir',
+      '/golem/work',
+      '--volume',
+      '/golem/input',
+      '--volume',
+      '/golem/output',
+      '--compression',
+      'lzo',
+    ],
+    { cwd: REPO_ROOT, stdout: 'ignore' },
+  );
 }
 
 async function buildBenchImage(helpers: Record<HelperName, string>): Promise<string> {
@@ -119,7 +139,9 @@ async function buildBigImage(): Promise<string> {
       await makeRootfs(rootfs);
       await fsp.mkdir(path.join(rootfs, 'data'));
       // Random bytes do not compress: the image is about as big as the payload.
-      await execa('head', ['-c', String(BIG_IMAGE_PAYLOAD), '/dev/urandom'], { stdout: { file: path.join(rootfs, 'data', 'blob') } });
+      await execa('head', ['-c', String(BIG_IMAGE_PAYLOAD), '/dev/urandom'], {
+        stdout: { file: path.join(rootfs, 'data', 'blob') },
+      });
       await packImage(rootfs, tmp);
     } finally {
       await fsp.rm(rootfs, { recursive: true, force: true });

@@ -77,7 +77,9 @@ export interface FigureInput {
 
 export function makeFigure(f: FigureInput): Figure {
   const stats = summarize(f.samples);
-  const floors = (f.floors ?? []).filter((fl) => fl.samples.length > 0).map((fl) => ({ label: fl.label, stats: summarize(fl.samples) }));
+  const floors = (f.floors ?? [])
+    .filter((fl) => fl.samples.length > 0)
+    .map((fl) => ({ label: fl.label, stats: summarize(fl.samples) }));
   const fig: Figure = { id: f.id, title: f.title, unit: f.unit, better: f.better, stats, floors };
   const base = floors[0]?.stats.median;
   if (base !== undefined && base > 0 && Number.isFinite(stats.median)) {
@@ -87,7 +89,10 @@ export function makeFigure(f: FigureInput): Figure {
       fig.target = { ...f.target, met };
     }
   }
-  if (f.breakdown) fig.breakdown = f.breakdown.filter((p) => p.samples.length > 0).map((p) => ({ name: p.name, stats: summarize(p.samples) }));
+  if (f.breakdown)
+    fig.breakdown = f.breakdown
+      .filter((p) => p.samples.length > 0)
+      .map((p) => ({ name: p.name, stats: summarize(p.samples) }));
   if (f.notes) fig.notes = f.notes;
   return fig;
 }

@@ -30,12 +30,22 @@ export interface BootedVm {
   dispose(): Promise<void>;
 }
 
-export async function bootVm(image: string, globals: string[], opts: { volumes?: VolumeTransport; tag: string }): Promise<BootedVm> {
+export async function bootVm(
+  image: string,
+  globals: string[],
+  opts: { volumes?: VolumeTransport; tag: string },
+): Promise<BootedVm> {
   const workdir = await newWorkdir(opts.tag);
   try {
     const deployment = await deployTo(workdir, image, globals);
     const log = createLogger({ workdir });
-    const activity = await Activity.boot({ deployment, workdir, log, accel: 'auto', ...(opts.volumes ? { volumes: opts.volumes } : {}) });
+    const activity = await Activity.boot({
+      deployment,
+      workdir,
+      log,
+      accel: 'auto',
+      ...(opts.volumes ? { volumes: opts.volumes } : {}),
+    });
     return {
       activity,
       workdir,
@@ -58,7 +68,11 @@ export interface RunOutput extends ExitStatus {
 }
 
 /** Runs argv in the VM. With `countOnly`, stdout is counted and dropped (streaming); stderr is always kept. */
-export async function runIn(activity: Activity, argv: string[], opts: { countOnly?: boolean } = {}): Promise<RunOutput> {
+export async function runIn(
+  activity: Activity,
+  argv: string[],
+  opts: { countOnly?: boolean } = {},
+): Promise<RunOutput> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let stdoutBytes = 0;
@@ -79,7 +93,8 @@ export async function runIn(activity: Activity, argv: string[], opts: { countOnl
 /** Runs argv and fails unless it exits 0. */
 export async function mustRun(activity: Activity, argv: string[]): Promise<RunOutput> {
   const r = await runIn(activity, argv);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.toString().trim().slice(-500)}`);
+  if (r.code !== 0)
+    throw new Error(`${argv.join(' ')} exited with ${r.code}: ${r.stderr.toString().trim().slice(-500)}`);
   return r;
 }
 
@@ -89,7 +104,11 @@ export async function mustRun(activity: Activity, argv: string[]): Promise<RunOu
  * cannot always be trusted: under TCG the guest kernel may drop the TSC and fall back to jiffies (4 ms steps, and
  * it falls behind when ticks are lost), so the benchmarks use `host` and show `guest` beside it.
  */
-export async function timedInGuest(activity: Activity, argv: string[], baselineMs: number): Promise<{ host: number; guest: number }> {
+export async function timedInGuest(
+  activity: Activity,
+  argv: string[],
+  baselineMs: number,
+): Promise<{ host: number; guest: number }> {
   const t0 = performance.now();
   const r = await mustRun(activity, ['/usr/local/bin/timeit', ...argv]);
   const host = performance.now() - t0 - baselineMs;
@@ -117,7 +136,11 @@ export async function guestClocksource(activity: Activity): Promise<string> {
 }
 
 /** Milliseconds since the epoch at which the first runtime.log line with `msg` (and matching `pred`) was written. */
-export async function logTime(workdir: string, msg: string, pred: (o: Record<string, unknown>) => boolean = () => true): Promise<number | undefined> {
+export async function logTime(
+  workdir: string,
+  msg: string,
+  pred: (o: Record<string, unknown>) => boolean = () => true,
+): Promise<number | undefined> {
   let text: string;
   try {
     text = await fsp.readFile(path.join(workdir, 'logs', 'runtime.log'), 'utf8');
@@ -175,7 +198,8 @@ export function processesOf(needle: string): ProcMem[] {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     const m = procMem(Number(d));
-    if (m && m.cmd.includes(needle) && !m.cmd.startsWith('setpriv')) found.push({ pid: Number(d), kind: kindOf(m.cmd), rssKiB: m.rssKiB, pssKiB: m.pssKiB });
+    if (m && m.cmd.includes(needle) && !m.cmd.startsWith('setpriv'))
+      found.push({ pid: Number(d), kind: kindOf(m.cmd), rssKiB: m.rssKiB, pssKiB: m.pssKiB });
   }
   return found;
 }

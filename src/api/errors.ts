@@ -42,7 +42,12 @@ export class FrameLengthError extends RuntimeError {
   readonly length: number | undefined;
   readonly maxLength: number;
 
-  constructor(code: 'FRAME_TOO_LARGE' | 'FRAME_BAD_PREFIX', message: string, length: number | undefined, maxLength: number) {
+  constructor(
+    code: 'FRAME_TOO_LARGE' | 'FRAME_BAD_PREFIX',
+    message: string,
+    length: number | undefined,
+    maxLength: number,
+  ) {
     super(code, message, { reply: 'bad-request' });
     this.length = length;
     this.maxLength = maxLength;
@@ -54,7 +59,9 @@ export class FrameTruncatedError extends RuntimeError {
   readonly pending: number;
 
   constructor(pending: number) {
-    super('FRAME_TRUNCATED', `input ended in the middle of a frame (${pending} bytes pending)`, { reply: 'bad-request' });
+    super('FRAME_TRUNCATED', `input ended in the middle of a frame (${pending} bytes pending)`, {
+      reply: 'bad-request',
+    });
     this.pending = pending;
   }
 }

@@ -81,19 +81,31 @@ export class FrameBuffer {
         index++;
         if ((byte & 0x80) === 0) {
           if (value > this.maxFrameLength) {
-            throw this.fail('FRAME_TOO_LARGE', `frame length ${value} exceeds the maximum of ${this.maxFrameLength}`, value);
+            throw this.fail(
+              'FRAME_TOO_LARGE',
+              `frame length ${value} exceeds the maximum of ${this.maxFrameLength}`,
+              value,
+            );
           }
           return { length: value, bytes: index };
         }
         if (index === MAX_VARINT_BYTES) {
-          throw this.fail('FRAME_BAD_PREFIX', `frame length prefix is longer than ${MAX_VARINT_BYTES} bytes`, undefined);
+          throw this.fail(
+            'FRAME_BAD_PREFIX',
+            `frame length prefix is longer than ${MAX_VARINT_BYTES} bytes`,
+            undefined,
+          );
         }
       }
     }
     return undefined;
   }
 
-  private fail(code: 'FRAME_TOO_LARGE' | 'FRAME_BAD_PREFIX', message: string, length: number | undefined): FrameLengthError {
+  private fail(
+    code: 'FRAME_TOO_LARGE' | 'FRAME_BAD_PREFIX',
+    message: string,
+    length: number | undefined,
+  ): FrameLengthError {
     this.failure = new FrameLengthError(code, message, length, this.maxFrameLength);
     this.chunks = [];
     this.size = 0;
@@ -142,7 +154,10 @@ export class FrameReader {
   private done = false;
   private readonly listeners: { data: (c: Buffer) => void; end: () => void; error: (e: Error) => void };
 
-  constructor(private readonly input: Readable, maxFrameLength?: number) {
+  constructor(
+    private readonly input: Readable,
+    maxFrameLength?: number,
+  ) {
     this.buffer = new FrameBuffer(maxFrameLength);
     this.listeners = {
       data: (chunk) => this.onData(chunk),

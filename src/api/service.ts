@@ -148,7 +148,10 @@ class Service {
         await this.end(SERVICE_EXIT.ok, id);
         return;
       case 'network':
-        throw new ServiceRequestError('NETWORK_UNSUPPORTED', 'CreateNetwork: networking is not supported by this runtime yet');
+        throw new ServiceRequestError(
+          'NETWORK_UNSUPPORTED',
+          'CreateNetwork: networking is not supported by this runtime yet',
+        );
       default:
         throw new ServiceRequestError('REQUEST_NO_COMMAND', `request ${id} has no command this runtime knows`);
     }

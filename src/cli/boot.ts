@@ -3,7 +3,12 @@ import type { Context } from './context.js';
 import { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
 
-export async function bootActivity(ctx: Context, deployment: Deployment, workdir: string, signal?: AbortSignal): Promise<Activity> {
+export async function bootActivity(
+  ctx: Context,
+  deployment: Deployment,
+  workdir: string,
+  signal?: AbortSignal,
+): Promise<Activity> {
   const g = ctx.globals;
   const activity = await Activity.boot({
     deployment,

@@ -37,14 +37,16 @@ type Setter = (g: GlobalOptions, v: string, name: string) => void;
 function num(kind: 'int' | 'float'): (v: string, name: string) => number {
   return (v, name) => {
     const ok = kind === 'int' ? /^[0-9]+$/.test(v) : /^[0-9]+(\.[0-9]+)?$/.test(v);
-    if (!ok) throw new UsageError(`${name} ${JSON.stringify(v)}: expected ${kind === 'int' ? 'a whole number' : 'a number'}`);
+    if (!ok)
+      throw new UsageError(`${name} ${JSON.stringify(v)}: expected ${kind === 'int' ? 'a whole number' : 'a number'}`);
     return Number(v);
   };
 }
 
 function oneOf<T extends string>(allowed: readonly T[]): (v: string, name: string) => T {
   return (v, name) => {
-    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} ${JSON.stringify(v)}: expected one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(v))
+      throw new UsageError(`${name} ${JSON.stringify(v)}: expected one of ${allowed.join(', ')}`);
     return v as T;
   };
 }
@@ -63,7 +65,8 @@ const VALUE_OPTIONS: Record<string, Setter> = {
   '--virtiofsd': (g, v) => (g.virtiofsd = v),
   '--guest-dir': (g, v) => (g.guestDir = v),
   '--volumes': (g, v, n) => (g.volumes = oneOf(['auto', 'virtiofs', '9p'] as const)(v, n)),
-  '--log-level': (g, v, n) => (g.logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const)(v, n)),
+  '--log-level': (g, v, n) =>
+    (g.logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const)(v, n)),
 };
 
 export interface SplitArgv {
@@ -100,7 +103,12 @@ export function splitArgv(argv: string[]): SplitArgv {
         ignored.push(tok);
         // An unknown `--name value`: take the next token as its value unless it looks like an option or subcommand.
         const next = argv[i + 1];
-        if (eq < 0 && next !== undefined && !next.startsWith('-') && !(SUBCOMMANDS as readonly string[]).includes(next)) {
+        if (
+          eq < 0 &&
+          next !== undefined &&
+          !next.startsWith('-') &&
+          !(SUBCOMMANDS as readonly string[]).includes(next)
+        ) {
           ignored.push(next);
           i++;
         }

@@ -41,7 +41,8 @@ export function cacheLogFile(cacheDir: string): string {
 
 export function chooseLogTarget(i: LogTargetInput): LogTarget {
   const workdir = i.workdir ?? (i.command === 'deploy' || i.command === 'start' ? i.cwd : undefined);
-  if (workdir !== undefined && ACTIVITY_COMMANDS.includes(i.command)) return { to: 'workdir', workdir, level: i.level ?? 'info' };
+  if (workdir !== undefined && ACTIVITY_COMMANDS.includes(i.command))
+    return { to: 'workdir', workdir, level: i.level ?? 'info' };
   if (i.stderrIsTTY && i.level === undefined) return { to: 'file', file: cacheLogFile(i.cacheDir), level: 'info' };
   return { to: 'stderr', level: i.level ?? 'warn' };
 }

@@ -104,13 +104,23 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
   let result: Promise<number> | undefined;
   switch (sub) {
     case 'deploy':
-      command('deploy').allowExcessArguments(true).argument('[args...]').action(() => void (result = import('./deploy.js').then((m) => m.deployCommand(ctx)))).parse(args, { from: 'user' });
+      command('deploy')
+        .allowExcessArguments(true)
+        .argument('[args...]')
+        .action(() => void (result = import('./deploy.js').then((m) => m.deployCommand(ctx))))
+        .parse(args, { from: 'user' });
       break;
     case 'offer-template':
-      command('offer-template').action(() => void (result = import('./offer-template.js').then((m) => m.offerTemplateCommand(ctx)))).parse(args, { from: 'user' });
+      command('offer-template')
+        .action(() => void (result = import('./offer-template.js').then((m) => m.offerTemplateCommand(ctx))))
+        .parse(args, { from: 'user' });
       break;
     case 'test':
-      command('test').allowExcessArguments(true).argument('[args...]').action(() => void (result = import('./test.js').then((m) => m.testCommand(ctx)))).parse(args, { from: 'user' });
+      command('test')
+        .allowExcessArguments(true)
+        .argument('[args...]')
+        .action(() => void (result = import('./test.js').then((m) => m.testCommand(ctx))))
+        .parse(args, { from: 'user' });
       break;
     case 'start':
       command('start')
@@ -124,7 +134,10 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
         .option('--entrypoint <path>', 'program to run (the rest are its arguments)')
         .argument('[cmd...]', 'command and arguments (after --)')
         .passThroughOptions(true)
-        .action((cmd: string[], o: { entrypoint?: string }) => void (result = import('./run.js').then((m) => m.runCommand(ctx, o.entrypoint, cmd))))
+        .action(
+          (cmd: string[], o: { entrypoint?: string }) =>
+            void (result = import('./run.js').then((m) => m.runCommand(ctx, o.entrypoint, cmd))),
+        )
         .parse(args, { from: 'user' });
       break;
     case 'pack':

@@ -19,7 +19,10 @@ export function parseCpuinfo(text: string): CpuFacts {
     const i = line.indexOf(':');
     if (i > 0) fields.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
   }
-  const flags = (fields.get('flags') ?? '').split(/\s+/).filter(Boolean).map((f) => f.toLowerCase());
+  const flags = (fields.get('flags') ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((f) => f.toLowerCase());
   return {
     vendor: fields.get('vendor_id') ?? 'unknown',
     brand: fields.get('model name') ?? 'unknown',

@@ -23,7 +23,8 @@ import type { ExecSpec } from '../activity-api.js';
 
 export async function runCommand(ctx: Context, entrypoint: string | undefined, cmd: string[]): Promise<number> {
   const argv = entrypoint ? [entrypoint, ...cmd] : cmd;
-  if (argv.length === 0) throw new UsageError('run: no command given (run -- CMD ARGS, or run --entrypoint EP -- ARGS)');
+  if (argv.length === 0)
+    throw new UsageError('run: no command given (run -- CMD ARGS, or run --entrypoint EP -- ARGS)');
   const spec: ExecSpec = { bin: argv[0]!, argv };
   const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
 
@@ -62,7 +63,9 @@ async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promi
 async function runEphemeral(ctx: Context, workdir: string, spec: ExecSpec): Promise<number> {
   const existing = ctx.globals.taskPackage ? undefined : await readDeployment(workdir).catch(() => undefined);
   if (!existing && !ctx.globals.taskPackage) {
-    throw new UsageError(`run: no running start and no deployment in ${workdir}; pass --task-package IMAGE to boot one`);
+    throw new UsageError(
+      `run: no running start and no deployment in ${workdir}; pass --task-package IMAGE to boot one`,
+    );
   }
   // Without --workdir, an image given with --task-package is deployed into a temporary folder, removed afterwards.
   const temp = existing || ctx.globals.workdir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-run-'));

@@ -66,7 +66,12 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
   return code;
 }
 
-async function operatorMode(ctx: Context, workdir: string, deployment: Deployment, entrypoint: boolean): Promise<number> {
+async function operatorMode(
+  ctx: Context,
+  workdir: string,
+  deployment: Deployment,
+  entrypoint: boolean,
+): Promise<number> {
   // Ctrl-C is read as a key from before the boot until the VM is down (terminal.ts): pressed during the boot it
   // cancels it; pressed again while stopping it only says to wait (the guest is syncing).
   let resolveDone!: () => void;
@@ -129,7 +134,12 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
     process.stdout.write(
       `VM ready (accelerator: ${activity.accel.accel}). Run commands in it with:\n` +
         `  ${self} run -- /bin/sh -c 'uname -a'\n` +
-        `Host volumes: ${deployment.volumes.filter((v) => v.kind === 'host').map((v) => `${v.guestPath} = ${v.hostPath}`).join(', ') || 'none'}\n` +
+        `Host volumes: ${
+          deployment.volumes
+            .filter((v) => v.kind === 'host')
+            .map((v) => `${v.guestPath} = ${v.hostPath}`)
+            .join(', ') || 'none'
+        }\n` +
         `Press Ctrl-C to stop the VM.\n`,
     );
     activity.vmExited.then(resolveDone, resolveDone);
@@ -150,18 +160,24 @@ async function operatorMode(ctx: Context, workdir: string, deployment: Deploymen
 
 async function startEntrypoint(ctx: Context, activity: ActivityApi, d: Deployment, workdir: string): Promise<void> {
   const argv = [...d.config.entrypoint, ...d.config.cmd];
-  if (argv.length === 0) throw new CliError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', { reply: 'bad-request' });
+  if (argv.length === 0)
+    throw new CliError('NO_ENTRYPOINT', 'start-entrypoint: the image has neither Entrypoint nor Cmd', {
+      reply: 'bad-request',
+    });
   const logFile = path.join(workdir, 'logs', 'entrypoint.log');
   const out = fs.createWriteStream(logFile, { flags: 'a' });
   out.on('error', (err) => ctx.log.warn({ err, logFile }, 'entrypoint log not writable'));
-  const write = (c: Uint8Array): Promise<void> => new Promise((resolve, reject) => out.write(c, (e) => (e ? reject(e) : resolve())));
+  const write = (c: Uint8Array): Promise<void> =>
+    new Promise((resolve, reject) => out.write(c, (e) => (e ? reject(e) : resolve())));
   const proc = await activity.exec({ bin: argv[0]!, argv }, { stdout: write, stderr: write }).catch((err: unknown) => {
     out.end();
     throw err;
   });
   ctx.log.info({ pid: proc.pid, cmd: argv, logFile }, 'entrypoint started');
-  proc.exit.then(
-    (s) => ctx.log.info({ pid: proc.pid, exit: s }, 'entrypoint ended'),
-    (err: unknown) => ctx.log.warn({ pid: proc.pid, err }, 'entrypoint lost'),
-  ).finally(() => out.end());
+  proc.exit
+    .then(
+      (s) => ctx.log.info({ pid: proc.pid, exit: s }, 'entrypoint ended'),
+      (err: unknown) => ctx.log.warn({ pid: proc.pid, err }, 'entrypoint lost'),
+    )
+    .finally(() => out.end());
 }

@@ -46,12 +46,17 @@ export async function testCommand(ctx: Context): Promise<number> {
     });
     activity = await bootActivity(ctx, d, workdir);
     const token = `selftest-${process.pid}-${Date.now()}`;
-    const proc = await activity.exec({ bin: '/bin/busybox', argv: ['sh', '-c', `echo ${token} > /out/selftest && sync`] }, { stdout: async () => {}, stderr: async () => {} });
+    const proc = await activity.exec(
+      { bin: '/bin/busybox', argv: ['sh', '-c', `echo ${token} > /out/selftest && sync`] },
+      { stdout: async () => {}, stderr: async () => {} },
+    );
     const exit = await proc.exit;
     if (exit.code !== 0) throw new CliError('SELFTEST_FAILED', `the self-test command exited with code ${exit.code}`);
     const vol = d.volumes.find((v) => v.kind === 'host');
-    const seen = vol && vol.kind === 'host' ? await fs.readFile(path.join(vol.hostPath, 'selftest'), 'utf8').catch(() => '') : '';
-    if (seen.trim() !== token) throw new CliError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
+    const seen =
+      vol && vol.kind === 'host' ? await fs.readFile(path.join(vol.hostPath, 'selftest'), 'utf8').catch(() => '') : '';
+    if (seen.trim() !== token)
+      throw new CliError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
     const accel = activity.accel;
     await activity.shutdown();
     process.stderr.write(`ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason})\n`);
@@ -68,7 +73,14 @@ export async function testCommand(ctx: Context): Promise<number> {
 
 async function selfTestImage(dir: string): Promise<string> {
   let busybox: string | undefined;
-  for (const c of BUSYBOX_CANDIDATES) if (await fs.access(c).then(() => true, () => false)) busybox = c;
+  for (const c of BUSYBOX_CANDIDATES)
+    if (
+      await fs.access(c).then(
+        () => true,
+        () => false,
+      )
+    )
+      busybox = c;
   if (!busybox) throw new CliError('SELFTEST_NO_BUSYBOX', 'no static busybox on this host (install busybox-static)');
   const root = path.join(dir, 'rootfs');
   await fs.mkdir(path.join(root, 'bin'), { recursive: true });

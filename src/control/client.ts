@@ -11,7 +11,15 @@
 import net from 'node:net';
 import os from 'node:os';
 import type { Readable, Transform } from 'node:stream';
-import { ConnectionError, ErrorCodes, ResponseError, type MessageConnection, type RequestParam, type RequestType, type RequestType0 } from 'vscode-jsonrpc/node';
+import {
+  ConnectionError,
+  ErrorCodes,
+  ResponseError,
+  type MessageConnection,
+  type RequestParam,
+  type RequestType,
+  type RequestType0,
+} from 'vscode-jsonrpc/node';
 import type { Logger } from 'pino';
 import type { ActivityStatus, ExecSpec, ExitStatus } from '../activity-api.js';
 import { errorChain, type ReplyKind } from '../errors.js';
@@ -67,12 +75,22 @@ export async function connectControl(socketPath: string, opts: { log?: Logger } 
       s.off('error', reject);
       resolve(s);
     });
-  }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-      throw new ControlSocketError('CONTROL_NOT_RUNNING', `no running \`start\` for this workdir (nothing listens on ${socketPath})`, { cause: err });
-    }
-    throw new ControlSocketError('CONTROL_CONNECT', `cannot connect to control socket ${socketPath}: ${errorChain(err)}`, { cause: err });
-  }).finally(release);
+  })
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        throw new ControlSocketError(
+          'CONTROL_NOT_RUNNING',
+          `no running \`start\` for this workdir (nothing listens on ${socketPath})`,
+          { cause: err },
+        );
+      }
+      throw new ControlSocketError(
+        'CONTROL_CONNECT',
+        `cannot connect to control socket ${socketPath}: ${errorChain(err)}`,
+        { cause: err },
+      );
+    })
+    .finally(release);
   return new Client(socket, opts.log ?? silentLogger());
 }
 
@@ -114,7 +132,10 @@ class Client implements ControlClient {
   async writeStdin(pid: number, data: Uint8Array): Promise<void> {
     for (let off = 0; off < data.byteLength || off === 0; off += P.MAX_CHUNK_BYTES) {
       const part = data.subarray(off, off + P.MAX_CHUNK_BYTES);
-      await this.request(P.StdinRequest, { pid, data: Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('base64') });
+      await this.request(P.StdinRequest, {
+        pid,
+        data: Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('base64'),
+      });
       if (data.byteLength === 0) break;
     }
   }
@@ -142,7 +163,11 @@ class Client implements ControlClient {
   private async request<R>(type: RequestType0<R, void>): Promise<R>;
   private async request<Q, R>(type: RequestType<Q, R, void>, params: Q): Promise<R>;
   private async request<Q, R>(type: RequestType<Q, R, void> | RequestType0<R, void>, params?: Q): Promise<R> {
-    if (this.closed) throw this.closeReason ?? new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` is closed (${type.method})`);
+    if (this.closed)
+      throw (
+        this.closeReason ??
+        new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` is closed (${type.method})`)
+      );
     try {
       return params === undefined
         ? await this.connection.sendRequest(type as RequestType0<R, void>)
@@ -151,11 +176,19 @@ class Client implements ControlClient {
       const transport = err instanceof ConnectionError || (err instanceof ResponseError && isTransportCode(err.code));
       if (err instanceof ResponseError && !transport) {
         const data = P.ErrorDataSchema.safeParse(err.data);
-        throw new ControlRequestError(type.method, err.code, err.message, replyKind(err.code), data.success ? data.data.startFailure : undefined);
+        throw new ControlRequestError(
+          type.method,
+          err.code,
+          err.message,
+          replyKind(err.code),
+          data.success ? data.data.startFailure : undefined,
+        );
       }
       if (this.closeReason) throw this.closeReason;
       if (this.closed || transport) {
-        throw new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` closed during ${type.method}`, { cause: err });
+        throw new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` closed during ${type.method}`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -190,7 +223,8 @@ class Client implements ControlClient {
       const { code, signal, error } = event.params;
       void proc.chain.then(() => {
         this.procs.delete(proc.pid);
-        if (error !== undefined) proc.reject(new ControlError('CONTROL_PROCESS_FAILED', `process ${proc.pid}: ${error}`));
+        if (error !== undefined)
+          proc.reject(new ControlError('CONTROL_PROCESS_FAILED', `process ${proc.pid}: ${error}`));
         else if (proc.failure !== undefined) proc.reject(proc.failure);
         else proc.resolve({ code, signal });
       });
@@ -251,7 +285,10 @@ class Client implements ControlClient {
   }
 
   private closedError(pid: number): ControlError {
-    return this.closeReason ?? new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` closed before process ${pid} ended`);
+    return (
+      this.closeReason ??
+      new ControlClosedError('CONTROL_CLOSED', `connection to \`start\` closed before process ${pid} ended`)
+    );
   }
 
   /** On close by either side: pending requests and runs fail, the socket is destroyed (dispose does both). */
@@ -279,6 +316,7 @@ function signalNumber(signal: number | string): number {
   const upper = signal.toUpperCase();
   const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof os.constants.signals;
   const n = os.constants.signals[name];
-  if (n === undefined) throw new ControlError('CONTROL_BAD_SIGNAL', `unknown signal ${JSON.stringify(signal)}`, { reply: 'bad-request' });
+  if (n === undefined)
+    throw new ControlError('CONTROL_BAD_SIGNAL', `unknown signal ${JSON.stringify(signal)}`, { reply: 'bad-request' });
   return n;
 }

@@ -113,14 +113,22 @@ async function removeStaleSocket(socketPath: string, address: string): Promise<v
     stat = fs.lstatSync(socketPath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ControlSocketError('CONTROL_SOCKET_STAT', `cannot inspect ${socketPath}: ${errorChain(err)}`, { cause: err });
+    throw new ControlSocketError('CONTROL_SOCKET_STAT', `cannot inspect ${socketPath}: ${errorChain(err)}`, {
+      cause: err,
+    });
   }
   if (!stat.isSocket()) {
-    throw new ControlSocketError('CONTROL_SOCKET_NOT_SOCKET', `${socketPath} exists and is not a socket; not removing it`);
+    throw new ControlSocketError(
+      'CONTROL_SOCKET_NOT_SOCKET',
+      `${socketPath} exists and is not a socket; not removing it`,
+    );
   }
   const answer = await probe(address);
   if (answer === 'alive') {
-    throw new ControlSocketError('CONTROL_SOCKET_IN_USE', `another start is serving this workdir (${socketPath} answers)`);
+    throw new ControlSocketError(
+      'CONTROL_SOCKET_IN_USE',
+      `another start is serving this workdir (${socketPath} answers)`,
+    );
   }
   if (answer !== 'dead') {
     throw new ControlSocketError('CONTROL_SOCKET_PROBE', `cannot probe ${socketPath}: ${errorChain(answer)}`, {

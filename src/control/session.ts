@@ -134,7 +134,13 @@ export class ClientSession {
     let handle: ProcessHandle;
     try {
       handle = await this.deps.activity.exec(
-        { bin, argv, ...(workDir !== undefined && { workDir }), ...(env !== undefined && { env }), ...(stdin !== undefined && { stdin }) },
+        {
+          bin,
+          argv,
+          ...(workDir !== undefined && { workDir }),
+          ...(env !== undefined && { env }),
+          ...(stdin !== undefined && { stdin }),
+        },
         sink,
       );
     } catch (err) {
@@ -215,7 +221,8 @@ export class ClientSession {
 
 function parse<T extends z.ZodMiniType>(schema: T, method: string, params: unknown): z.infer<T> {
   const result = schema.safeParse(params);
-  if (!result.success) throw new ResponseError(ControlErrorCodes.InvalidParams, describeParamsError(method, result.error));
+  if (!result.success)
+    throw new ResponseError(ControlErrorCodes.InvalidParams, describeParamsError(method, result.error));
   return result.data;
 }
 
@@ -227,7 +234,8 @@ function exitParams(pid: number, status: ExitStatus): ExitParams {
 export function toResponseError(err: unknown): ResponseError<ErrorData | void> {
   if (err instanceof ResponseError) return err as ResponseError<void>;
   const message = errorChain(err) || 'unknown error';
-  if (err instanceof ExecFailedError) return new ResponseError<ErrorData>(ControlErrorCodes.NotFound, message, { startFailure: err.startFailure });
+  if (err instanceof ExecFailedError)
+    return new ResponseError<ErrorData>(ControlErrorCodes.NotFound, message, { startFailure: err.startFailure });
   if (err instanceof RuntimeError) {
     if (err.reply === 'not-found') return new ResponseError(ControlErrorCodes.NotFound, message);
     if (err.reply === 'bad-request') return new ResponseError(ControlErrorCodes.InvalidParams, message);

@@ -32,7 +32,9 @@ export async function deploy(input: DeployInput): Promise<Deployment> {
     for (const v of plan.volumes) if (v.kind === 'host') await mkdirTracked(v.hostPath, created);
     const disks = [
       ...(plan.rootUpper.kind === 'disk' ? [{ path: plan.rootUpper.path, size: plan.rootUpper.sizeBytes }] : []),
-      ...plan.volumes.flatMap((v) => (v.kind === 'storage' ? [{ path: v.diskPath, size: v.sizeBytes, pre: v.preallocateBytes }] : [])),
+      ...plan.volumes.flatMap((v) =>
+        v.kind === 'storage' ? [{ path: v.diskPath, size: v.sizeBytes, pre: v.preallocateBytes }] : [],
+      ),
     ];
     for (const disk of disks) {
       const st = await fs.stat(disk.path).catch(() => undefined);

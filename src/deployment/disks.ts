@@ -23,7 +23,11 @@ const MIN_EXT4_BYTES = 4 * 1024 * 1024;
 
 export async function createExt4Disk(file: string, bytes: number, opts: Ext4DiskOptions = {}): Promise<void> {
   if (!Number.isSafeInteger(bytes) || bytes < MIN_EXT4_BYTES) {
-    throw new DiskError('DISK_BAD_SIZE', `cannot create ${file}: size ${bytes} bytes is below the ext4 minimum of ${MIN_EXT4_BYTES}`, { reply: 'bad-request' });
+    throw new DiskError(
+      'DISK_BAD_SIZE',
+      `cannot create ${file}: size ${bytes} bytes is below the ext4 minimum of ${MIN_EXT4_BYTES}`,
+      { reply: 'bad-request' },
+    );
   }
   const timeout = opts.timeoutMs ?? 120_000;
   try {
@@ -43,7 +47,8 @@ export async function createExt4Disk(file: string, bytes: number, opts: Ext4Disk
   mkfs.push(file);
   try {
     await tool('mkfs.ext4', mkfs, file, timeout, 'e2fsprogs');
-    if (opts.preallocateBytes) await tool('fallocate', ['-n', '-l', String(opts.preallocateBytes), file], file, timeout, 'util-linux');
+    if (opts.preallocateBytes)
+      await tool('fallocate', ['-n', '-l', String(opts.preallocateBytes), file], file, timeout, 'util-linux');
   } catch (err) {
     await fs.rm(file, { force: true });
     throw err;
@@ -55,9 +60,17 @@ async function tool(bin: string, args: string[], file: string, timeout: number, 
   if (!r.failed) return;
   const e = r.cause as NodeJS.ErrnoException | undefined;
   if (e?.code === 'ENOENT') {
-    throw new DiskError('DISK_TOOL_MISSING', `cannot create ${file}: ${bin} not found (install ${pkg})`, { cause: r.cause });
+    throw new DiskError('DISK_TOOL_MISSING', `cannot create ${file}: ${bin} not found (install ${pkg})`, {
+      cause: r.cause,
+    });
   }
   const said = (r.all ?? '').trim().split('\n').pop() ?? '';
-  const how = r.timedOut ? `timed out after ${timeout} ms` : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-  throw new DiskError('DISK_CREATE_FAILED', `cannot create ${file}: ${bin} ${how}${said ? `: ${said}` : ''}`, { cause: r.cause });
+  const how = r.timedOut
+    ? `timed out after ${timeout} ms`
+    : r.signal
+      ? `was killed by ${r.signal}`
+      : `exited with code ${r.exitCode}`;
+  throw new DiskError('DISK_CREATE_FAILED', `cannot create ${file}: ${bin} ${how}${said ? `: ${said}` : ''}`, {
+    cause: r.cause,
+  });
 }

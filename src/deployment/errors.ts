@@ -16,11 +16,7 @@ export const DEPLOYMENT_ERROR_CODES = [
 export type DeploymentErrorCode = (typeof DEPLOYMENT_ERROR_CODES)[number];
 
 /** Codes of DiskError (exit code 5). */
-export const DISK_ERROR_CODES = [
-  'DISK_BAD_SIZE',
-  'DISK_CREATE_FAILED',
-  'DISK_TOOL_MISSING',
-] as const;
+export const DISK_ERROR_CODES = ['DISK_BAD_SIZE', 'DISK_CREATE_FAILED', 'DISK_TOOL_MISSING'] as const;
 export type DiskErrorCode = (typeof DISK_ERROR_CODES)[number];
 
 /** Bad deployment input (override JSON, sizes, guest paths) or a failure to lay out the workdir. */

@@ -46,8 +46,10 @@ export function planDeployment(input: PlanInput): Deployment {
   if (!Number.isInteger(cpuCores) || cpuCores < 1 || cpuCores > 255) {
     throw new DeploymentError('BAD_RESOURCES', `--cpu-cores ${cpuCores}: must be an integer from 1 to 255`);
   }
-  if (memBytes < MIN_MEM) throw new DeploymentError('BAD_RESOURCES', `--mem-gib: ${memBytes} bytes is below the minimum of 64 MiB`);
-  if (storageBytes < MIN_DISK) throw new DeploymentError('BAD_RESOURCES', `--storage-gib: ${storageBytes} bytes is below the minimum of 8 MiB`);
+  if (memBytes < MIN_MEM)
+    throw new DeploymentError('BAD_RESOURCES', `--mem-gib: ${memBytes} bytes is below the minimum of 64 MiB`);
+  if (storageBytes < MIN_DISK)
+    throw new DeploymentError('BAD_RESOURCES', `--storage-gib: ${storageBytes} bytes is below the minimum of 8 MiB`);
   const hostname = input.hostname ?? `golem-${createHash('sha256').update(input.workdir).digest('hex').slice(0, 8)}`;
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) {
     throw new DeploymentError('BAD_HOSTNAME', `--hostname ${JSON.stringify(hostname)}: not a valid host name`);
@@ -57,7 +59,8 @@ export function planDeployment(input: PlanInput): Deployment {
   for (const v of input.image.volumes) {
     const fault = guestPathFault(v);
     if (fault) throw new DeploymentError('BAD_IMAGE_VOLUME', `image volume ${JSON.stringify(v)} ${fault}`);
-    if (v === '/') throw new DeploymentError('HOST_ROOT', 'image declares a volume on /, which cannot be a host volume');
+    if (v === '/')
+      throw new DeploymentError('HOST_ROOT', 'image declares a volume on /, which cannot be a host volume');
     mounts.set(v, { kind: 'host' });
   }
   for (const [k, m] of input.overrides) mounts.set(k, m);
@@ -78,12 +81,21 @@ export function planDeployment(input: PlanInput): Deployment {
     const h = id(guestPath);
     switch (m.kind) {
       case 'host':
-        return { kind: 'host', guestPath, name: `vol-${h}`, hostPath: path.join(input.workdir, `vol-${h}`), tag: `vol-${h}` };
+        return {
+          kind: 'host',
+          guestPath,
+          name: `vol-${h}`,
+          hostPath: path.join(input.workdir, `vol-${h}`),
+          tag: `vol-${h}`,
+        };
       case 'ram':
         return { kind: 'ram', guestPath, sizeBytes: m.sizeBytes };
       case 'storage':
         if (m.sizeBytes < MIN_DISK) {
-          throw new DeploymentError('BAD_OVERRIDE_SIZE', `--volume-override: ${guestPath}: storage size ${m.sizeBytes} is below the minimum of 8 MiB`);
+          throw new DeploymentError(
+            'BAD_OVERRIDE_SIZE',
+            `--volume-override: ${guestPath}: storage size ${m.sizeBytes} is below the minimum of 8 MiB`,
+          );
         }
         return {
           kind: 'storage',
@@ -109,7 +121,11 @@ export function planDeployment(input: PlanInput): Deployment {
 }
 
 /** What the ExeUnit reads from deploy's stdout (docs/yagna-contract.md, section 2.1). */
-export function deployOutput(d: Deployment): { startMode: 'blocking'; valid: { Ok: string }; vols: { name: string; path: string }[] } {
+export function deployOutput(d: Deployment): {
+  startMode: 'blocking';
+  valid: { Ok: string };
+  vols: { name: string; path: string }[];
+} {
   const vols = d.volumes.flatMap((v) => (v.kind === 'host' ? [{ name: v.name, path: v.guestPath }] : []));
   return { startMode: 'blocking', valid: { Ok: '' }, vols };
 }

@@ -19,7 +19,11 @@ export async function readDeployment(workdir: string): Promise<Deployment> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new DeploymentError('NOT_DEPLOYED', `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); run deploy first`, { cause: err });
+    throw new DeploymentError(
+      'NOT_DEPLOYED',
+      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); run deploy first`,
+      { cause: err },
+    );
   }
   let json: unknown;
   try {
@@ -30,7 +34,10 @@ export async function readDeployment(workdir: string): Promise<Deployment> {
   const res = deploymentSchema.safeParse(json);
   if (!res.success) {
     const issue = res.error.issues[0];
-    throw new DeploymentError('BAD_DEPLOYMENT', `${file}: field ${issue?.path.map(String).join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+    throw new DeploymentError(
+      'BAD_DEPLOYMENT',
+      `${file}: field ${issue?.path.map(String).join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return res.data;
 }

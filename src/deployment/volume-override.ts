@@ -29,7 +29,10 @@ const mountSchema = z.union([
 function size(guest: string, field: string, v: unknown): number {
   const n = parseSize(v);
   if (n === undefined) {
-    throw new DeploymentError('BAD_OVERRIDE_SIZE', `--volume-override: ${guest}: ${field} ${JSON.stringify(v)} is not a size (e.g. 1073741824, "1gi", "512 MiB", "10.7 GB")`);
+    throw new DeploymentError(
+      'BAD_OVERRIDE_SIZE',
+      `--volume-override: ${guest}: ${field} ${JSON.stringify(v)} is not a size (e.g. 1073741824, "1gi", "512 MiB", "10.7 GB")`,
+    );
   }
   return n;
 }
@@ -39,7 +42,10 @@ export function parseVolumeOverride(text: string): Map<string, MountOverride> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new DeploymentError('BAD_OVERRIDE_JSON', `--volume-override: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new DeploymentError(
+      'BAD_OVERRIDE_JSON',
+      `--volume-override: not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new DeploymentError('BAD_OVERRIDE_JSON', '--volume-override: expected a JSON object {"<guest path>": {...}}');
@@ -47,7 +53,8 @@ export function parseVolumeOverride(text: string): Map<string, MountOverride> {
   const out = new Map<string, MountOverride>();
   for (const [guest, value] of Object.entries(json)) {
     const fault = guestPathFault(guest);
-    if (fault) throw new DeploymentError('BAD_GUEST_PATH', `--volume-override: guest path ${JSON.stringify(guest)} ${fault}`);
+    if (fault)
+      throw new DeploymentError('BAD_GUEST_PATH', `--volume-override: guest path ${JSON.stringify(guest)} ${fault}`);
     const res = mountSchema.safeParse(value);
     if (!res.success) {
       throw new DeploymentError(
@@ -57,7 +64,8 @@ export function parseVolumeOverride(text: string): Map<string, MountOverride> {
     }
     const m = res.data;
     if ('host' in m) {
-      if (guest === '/') throw new DeploymentError('HOST_ROOT', '--volume-override: a host volume cannot be mounted on /');
+      if (guest === '/')
+        throw new DeploymentError('HOST_ROOT', '--volume-override: a host volume cannot be mounted on /');
       out.set(guest, { kind: 'host' });
     } else if ('ram' in m) {
       out.set(guest, { kind: 'ram', sizeBytes: size(guest, 'ram.size', m.ram.size) });
@@ -66,9 +74,17 @@ export function parseVolumeOverride(text: string): Map<string, MountOverride> {
       const sizeBytes = size(guest, 'storage.size', s.size);
       const pre = s.preallocate === undefined ? undefined : size(guest, 'storage.preallocate', s.preallocate);
       if (pre !== undefined && pre > sizeBytes) {
-        throw new DeploymentError('BAD_OVERRIDE_SIZE', `--volume-override: ${guest}: preallocate (${pre}) is larger than size (${sizeBytes})`);
+        throw new DeploymentError(
+          'BAD_OVERRIDE_SIZE',
+          `--volume-override: ${guest}: preallocate (${pre}) is larger than size (${sizeBytes})`,
+        );
       }
-      out.set(guest, { kind: 'storage', sizeBytes, ...(pre !== undefined ? { preallocateBytes: pre } : {}), ...(s.errors ? { errors: s.errors } : {}) });
+      out.set(guest, {
+        kind: 'storage',
+        sizeBytes,
+        ...(pre !== undefined ? { preallocateBytes: pre } : {}),
+        ...(s.errors ? { errors: s.errors } : {}),
+      });
     }
   }
   return out;

@@ -4,7 +4,11 @@
  */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export function buildEnvironment(imageEnv: readonly string[], defaults: { hostname: string; home: string }, extra: readonly string[] = []): string[] {
+export function buildEnvironment(
+  imageEnv: readonly string[],
+  defaults: { hostname: string; home: string },
+  extra: readonly string[] = [],
+): string[] {
   const map = new Map<string, string>();
   const put = (entry: string): void => {
     const i = entry.indexOf('=');

@@ -45,7 +45,10 @@ export function resolveUser(user: string, passwdText: string | undefined, groupT
   const passwd = parsePasswd(passwdText ?? '');
   const entry = ID.test(u) ? passwd.find((p) => p.uid === Number(u)) : passwd.find((p) => p.name === u);
   if (!ID.test(u) && !entry) {
-    throw new ImageUserError('USER_NOT_FOUND', `image User ${JSON.stringify(user)}: no user ${JSON.stringify(u)} in the image's /etc/passwd`);
+    throw new ImageUserError(
+      'USER_NOT_FOUND',
+      `image User ${JSON.stringify(user)}: no user ${JSON.stringify(u)} in the image's /etc/passwd`,
+    );
   }
   const uid = entry?.uid ?? Number(u);
   let gid = entry?.gid ?? 0;
@@ -53,10 +56,15 @@ export function resolveUser(user: string, passwdText: string | undefined, groupT
     if (ID.test(g)) gid = Number(g);
     else {
       const grp = parseGroup(groupText ?? '').find((x) => x.name === g);
-      if (!grp) throw new ImageUserError('GROUP_NOT_FOUND', `image User ${JSON.stringify(user)}: no group ${JSON.stringify(g)} in the image's /etc/group`);
+      if (!grp)
+        throw new ImageUserError(
+          'GROUP_NOT_FOUND',
+          `image User ${JSON.stringify(user)}: no group ${JSON.stringify(g)} in the image's /etc/group`,
+        );
       gid = grp.gid;
     }
   }
-  if (uid > 0xfffffffe || gid > 0xfffffffe) throw new ImageUserError('BAD_USER', `image User ${JSON.stringify(user)}: id out of range`);
+  if (uid > 0xfffffffe || gid > 0xfffffffe)
+    throw new ImageUserError('BAD_USER', `image User ${JSON.stringify(user)}: id out of range`);
   return { uid, gid, home: entry?.home ?? (uid === 0 ? '/root' : '/') };
 }

@@ -78,7 +78,9 @@ export class GuestChannel {
 
   private write(bytes: Uint8Array, msg: Message): Promise<void> {
     if (this.closedWith) {
-      return Promise.reject(new GuestChannelClosedError(`cannot send ${msg.type}: guest channel closed`, this.closedWith.cause));
+      return Promise.reject(
+        new GuestChannelClosedError(`cannot send ${msg.type}: guest channel closed`, this.closedWith.cause),
+      );
     }
     if (this.stream.write(bytes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -107,7 +109,11 @@ export class GuestChannel {
 
   private ended(): void {
     const left = this.buffer.buffered;
-    this.end(left > 0 ? new GuestProtocolError(`guest channel ended inside a frame (${left} bytes of it received)`) : undefined);
+    this.end(
+      left > 0
+        ? new GuestProtocolError(`guest channel ended inside a frame (${left} bytes of it received)`)
+        : undefined,
+    );
   }
 
   private fail(err: Error): void {

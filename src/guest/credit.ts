@@ -49,7 +49,9 @@ export class CreditLedger {
   /** An OUTPUT of n bytes arrived. Throws if it exceeds the window. */
   onReceived(n: number): void {
     if (n > this.window) {
-      throw new GuestProtocolError(`OUTPUT of ${n} bytes for process ${this.procId} exceeds its remaining credit of ${this.window} bytes`);
+      throw new GuestProtocolError(
+        `OUTPUT of ${n} bytes for process ${this.procId} exceeds its remaining credit of ${this.window} bytes`,
+      );
     }
     this.received += n;
   }

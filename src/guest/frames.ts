@@ -55,12 +55,25 @@ export function msgName(type: number): MsgName | undefined {
 
 export type HelloMsg = { type: 'HELLO'; id: number; version: number };
 export type MountRootMsg = {
-  type: 'MOUNT_ROOT'; id: number; imageSerial: string; upperSerial: string; tmpfsSize: bigint; hostname: string;
+  type: 'MOUNT_ROOT';
+  id: number;
+  imageSerial: string;
+  upperSerial: string;
+  tmpfsSize: bigint;
+  hostname: string;
 };
 export type MountMsg = { type: 'MOUNT'; id: number; fstype: string; source: string; target: string; options: string };
 export type RunMsg = {
-  type: 'RUN'; id: number; procId: number; uid: number; gid: number; flags: number;
-  path: string; cwd: string; argv: string[]; env: string[];
+  type: 'RUN';
+  id: number;
+  procId: number;
+  uid: number;
+  gid: number;
+  flags: number;
+  path: string;
+  cwd: string;
+  argv: string[];
+  env: string[];
 };
 /** Empty `data` closes the process's stdin. */
 export type StdinMsg = { type: 'STDIN'; id: number; procId: number; data: Uint8Array };
@@ -78,7 +91,8 @@ export type ExitMsg = { type: 'EXIT'; id: number; procId: number; exitCode: numb
 /** level: 0 = info, 1 = warning, 2 = fatal (the VM ends after a fatal one). */
 export type LogMsg = { type: 'LOG'; id: number; level: 0 | 1 | 2; message: string };
 
-export type HostMessage = HelloMsg | MountRootMsg | MountMsg | RunMsg | StdinMsg | KillMsg | CreditMsg | SyncMsg | ShutdownMsg;
+export type HostMessage =
+  HelloMsg | MountRootMsg | MountMsg | RunMsg | StdinMsg | KillMsg | CreditMsg | SyncMsg | ShutdownMsg;
 export type GuestMessage = OkMsg | ErrorMsg | HelloOkMsg | OutputMsg | ExitMsg | LogMsg;
 export type Message = HostMessage | GuestMessage;
 /** A host message before the client gives it an id. */
@@ -100,31 +114,59 @@ export function isGuestMessage(msg: Message): msg is GuestMessage {
 
 function payloadOf(msg: Message, w: FieldWriter): void {
   switch (msg.type) {
-    case 'HELLO': w.u32('version', msg.version); return;
+    case 'HELLO':
+      w.u32('version', msg.version);
+      return;
     case 'MOUNT_ROOT':
-      w.str('image_serial', msg.imageSerial, true).str('upper_serial', msg.upperSerial, true)
-        .u64('tmpfs_size', msg.tmpfsSize).str('hostname', msg.hostname, true);
+      w.str('image_serial', msg.imageSerial, true)
+        .str('upper_serial', msg.upperSerial, true)
+        .u64('tmpfs_size', msg.tmpfsSize)
+        .str('hostname', msg.hostname, true);
       return;
     case 'MOUNT':
-      w.str('fstype', msg.fstype, true).str('source', msg.source, true).str('target', msg.target, true)
+      w.str('fstype', msg.fstype, true)
+        .str('source', msg.source, true)
+        .str('target', msg.target, true)
         .str('options', msg.options, true);
       return;
     case 'RUN':
-      w.u32('proc_id', msg.procId).u32('uid', msg.uid).u32('gid', msg.gid).u32('flags', msg.flags)
-        .str('path', msg.path, true).str('cwd', msg.cwd, true).strlist('argv', msg.argv, true).strlist('env', msg.env, true);
+      w.u32('proc_id', msg.procId)
+        .u32('uid', msg.uid)
+        .u32('gid', msg.gid)
+        .u32('flags', msg.flags)
+        .str('path', msg.path, true)
+        .str('cwd', msg.cwd, true)
+        .strlist('argv', msg.argv, true)
+        .strlist('env', msg.env, true);
       return;
-    case 'STDIN': w.u32('proc_id', msg.procId).bytes(msg.data); return;
-    case 'KILL': w.u32('proc_id', msg.procId).i32('signal', msg.signal); return;
-    case 'CREDIT': w.u32('proc_id', msg.procId).u32('bytes', msg.bytes); return;
-    case 'SYNC': case 'SHUTDOWN': case 'OK': return;
-    case 'ERROR': w.i32('errno', msg.errno).str('message', msg.message); return;
-    case 'HELLO_OK': w.u32('version', msg.version).str('description', msg.description); return;
+    case 'STDIN':
+      w.u32('proc_id', msg.procId).bytes(msg.data);
+      return;
+    case 'KILL':
+      w.u32('proc_id', msg.procId).i32('signal', msg.signal);
+      return;
+    case 'CREDIT':
+      w.u32('proc_id', msg.procId).u32('bytes', msg.bytes);
+      return;
+    case 'SYNC':
+    case 'SHUTDOWN':
+    case 'OK':
+      return;
+    case 'ERROR':
+      w.i32('errno', msg.errno).str('message', msg.message);
+      return;
+    case 'HELLO_OK':
+      w.u32('version', msg.version).str('description', msg.description);
+      return;
     case 'OUTPUT':
       checkOutput(`OUTPUT frame (id ${msg.id})`, msg.fd, msg.data.length, (m) => new GuestArgumentError(m));
       w.u32('proc_id', msg.procId).u8('fd', msg.fd).bytes(msg.data);
       return;
-    case 'EXIT': w.u32('proc_id', msg.procId).i32('exit_code', msg.exitCode).i32('signal', msg.signal); return;
-    case 'LOG': checkLevel(`LOG frame (id ${msg.id})`, msg.level, (m) => new GuestArgumentError(m));
+    case 'EXIT':
+      w.u32('proc_id', msg.procId).i32('exit_code', msg.exitCode).i32('signal', msg.signal);
+      return;
+    case 'LOG':
+      checkLevel(`LOG frame (id ${msg.id})`, msg.level, (m) => new GuestArgumentError(m));
       w.u8('level', msg.level).str('message', msg.message);
       return;
   }
@@ -156,7 +198,9 @@ export function decodeHeader(bytes: Uint8Array): FrameHeader {
   const flags = v.getUint16(6, true);
   const id = v.getUint32(8, true);
   if (len > MAX_PAYLOAD) {
-    throw new GuestProtocolError(`frame header: length ${len} exceeds MAX_PAYLOAD ${MAX_PAYLOAD} (type ${hex(typeNum)}, id ${id})`);
+    throw new GuestProtocolError(
+      `frame header: length ${len} exceeds MAX_PAYLOAD ${MAX_PAYLOAD} (type ${hex(typeNum)}, id ${id})`,
+    );
   }
   const type = msgName(typeNum);
   if (type === undefined) throw new GuestProtocolError(`frame header: unknown type ${hex(typeNum)} (id ${id})`);
@@ -174,7 +218,8 @@ function checkOutput(what: string, fd: number, len: number, err: (m: string) => 
 }
 
 function checkLevel(what: string, level: number, err: (m: string) => Error): asserts level is 0 | 1 | 2 {
-  if (level !== 0 && level !== 1 && level !== 2) throw err(`${what}: level ${level} is not 0 (info), 1 (warning) or 2 (fatal)`);
+  if (level !== 0 && level !== 1 && level !== 2)
+    throw err(`${what}: level ${level} is not 0 (info), 1 (warning) or 2 (fatal)`);
 }
 
 const protoErr = (m: string): Error => new GuestProtocolError(m);
@@ -186,26 +231,67 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
   const id = h.id;
   let msg: Message;
   switch (h.type) {
-    case 'HELLO': msg = { type: 'HELLO', id, version: r.u32('version') }; break;
+    case 'HELLO':
+      msg = { type: 'HELLO', id, version: r.u32('version') };
+      break;
     case 'MOUNT_ROOT':
-      msg = { type: 'MOUNT_ROOT', id, imageSerial: r.str('image_serial'), upperSerial: r.str('upper_serial'),
-        tmpfsSize: r.u64('tmpfs_size'), hostname: r.str('hostname') };
+      msg = {
+        type: 'MOUNT_ROOT',
+        id,
+        imageSerial: r.str('image_serial'),
+        upperSerial: r.str('upper_serial'),
+        tmpfsSize: r.u64('tmpfs_size'),
+        hostname: r.str('hostname'),
+      };
       break;
     case 'MOUNT':
-      msg = { type: 'MOUNT', id, fstype: r.str('fstype'), source: r.str('source'), target: r.str('target'), options: r.str('options') };
+      msg = {
+        type: 'MOUNT',
+        id,
+        fstype: r.str('fstype'),
+        source: r.str('source'),
+        target: r.str('target'),
+        options: r.str('options'),
+      };
       break;
     case 'RUN':
-      msg = { type: 'RUN', id, procId: r.u32('proc_id'), uid: r.u32('uid'), gid: r.u32('gid'), flags: r.u32('flags'),
-        path: r.str('path'), cwd: r.str('cwd'), argv: r.strlist('argv'), env: r.strlist('env') };
+      msg = {
+        type: 'RUN',
+        id,
+        procId: r.u32('proc_id'),
+        uid: r.u32('uid'),
+        gid: r.u32('gid'),
+        flags: r.u32('flags'),
+        path: r.str('path'),
+        cwd: r.str('cwd'),
+        argv: r.strlist('argv'),
+        env: r.strlist('env'),
+      };
       break;
-    case 'STDIN': msg = { type: 'STDIN', id, procId: r.u32('proc_id'), data: r.rest() }; break;
-    case 'KILL': msg = { type: 'KILL', id, procId: r.u32('proc_id'), signal: r.i32('signal') }; break;
-    case 'CREDIT': msg = { type: 'CREDIT', id, procId: r.u32('proc_id'), bytes: r.u32('bytes') }; break;
-    case 'SYNC': msg = { type: 'SYNC', id }; break;
-    case 'SHUTDOWN': msg = { type: 'SHUTDOWN', id }; break;
-    case 'OK': msg = { type: 'OK', id }; break;
-    case 'ERROR': msg = { type: 'ERROR', id, errno: r.i32('errno'), message: r.str('message') }; break;
-    case 'HELLO_OK': msg = { type: 'HELLO_OK', id, version: r.u32('version'), description: r.str('description') }; break;
+    case 'STDIN':
+      msg = { type: 'STDIN', id, procId: r.u32('proc_id'), data: r.rest() };
+      break;
+    case 'KILL':
+      msg = { type: 'KILL', id, procId: r.u32('proc_id'), signal: r.i32('signal') };
+      break;
+    case 'CREDIT':
+      msg = { type: 'CREDIT', id, procId: r.u32('proc_id'), bytes: r.u32('bytes') };
+      break;
+    case 'SYNC':
+      msg = { type: 'SYNC', id };
+      break;
+    case 'SHUTDOWN':
+      msg = { type: 'SHUTDOWN', id };
+      break;
+    case 'OK':
+      msg = { type: 'OK', id };
+      break;
+    case 'ERROR':
+      msg = { type: 'ERROR', id, errno: r.i32('errno'), message: r.str('message') };
+      break;
+    case 'HELLO_OK':
+      msg = { type: 'HELLO_OK', id, version: r.u32('version'), description: r.str('description') };
+      break;
     case 'OUTPUT': {
       const procId = r.u32('proc_id');
       const fd = r.u8('fd');
@@ -214,7 +300,9 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
       msg = { type: 'OUTPUT', id, procId, fd: fd as 1 | 2, data };
       break;
     }
-    case 'EXIT': msg = { type: 'EXIT', id, procId: r.u32('proc_id'), exitCode: r.i32('exit_code'), signal: r.i32('signal') }; break;
+    case 'EXIT':
+      msg = { type: 'EXIT', id, procId: r.u32('proc_id'), exitCode: r.i32('exit_code'), signal: r.i32('signal') };
+      break;
     case 'LOG': {
       const level = r.u8('level');
       checkLevel(what, level, protoErr);
@@ -234,10 +322,14 @@ export function decodeFrame(bytes: Uint8Array): Message {
   const h = decodeHeader(bytes);
   const present = bytes.length - HEADER_SIZE;
   if (present < h.len) {
-    throw new GuestProtocolError(`frame truncated: ${h.type} header says ${h.len} bytes of payload, ${present} present`);
+    throw new GuestProtocolError(
+      `frame truncated: ${h.type} header says ${h.len} bytes of payload, ${present} present`,
+    );
   }
   if (present > h.len) {
-    throw new GuestProtocolError(`frame followed by ${present - h.len} extra bytes: ${h.type} header says ${h.len} bytes of payload`);
+    throw new GuestProtocolError(
+      `frame followed by ${present - h.len} extra bytes: ${h.type} header says ${h.len} bytes of payload`,
+    );
   }
   return decodePayload(h, bytes.subarray(HEADER_SIZE));
 }

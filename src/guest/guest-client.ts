@@ -20,7 +20,14 @@ import type { ReplyKind } from '../errors.js';
 import { GuestChannel } from './channel.js';
 import { CREDIT_THRESHOLD } from './credit.js';
 import { GuestArgumentError, GuestChannelClosedError, GuestProtocolError, GuestRequestError } from './errors.js';
-import { type GuestMessage, type HostRequest, isGuestMessage, type Message, PROTOCOL_VERSION, RUN_STDIN } from './frames.js';
+import {
+  type GuestMessage,
+  type HostRequest,
+  isGuestMessage,
+  type Message,
+  PROTOCOL_VERSION,
+  RUN_STDIN,
+} from './frames.js';
 import { GuestProcessState, type GuestProcess, type RunSpec } from './guest-process.js';
 
 export type { GuestProcess, RunSpec } from './guest-process.js';
@@ -90,8 +97,10 @@ export class GuestClient {
     const reply = await this.request({ type: 'HELLO', version: PROTOCOL_VERSION }, 'HELLO', 'HELLO_OK');
     if (reply.type !== 'HELLO_OK') throw new Error('unreachable');
     if (reply.version !== PROTOCOL_VERSION) {
-      throw new GuestProtocolError(`guest init "${reply.description}" speaks protocol version ${reply.version}, the host ${PROTOCOL_VERSION}`,
-        { code: 'GUEST_VERSION_MISMATCH' });
+      throw new GuestProtocolError(
+        `guest init "${reply.description}" speaks protocol version ${reply.version}, the host ${PROTOCOL_VERSION}`,
+        { code: 'GUEST_VERSION_MISMATCH' },
+      );
     }
     return { version: reply.version, description: reply.description };
   }
@@ -101,14 +110,24 @@ export class GuestClient {
     if (typeof size === 'number' && !Number.isSafeInteger(size)) {
       throw new GuestArgumentError(`MOUNT_ROOT ${spec.imageSerial}: tmpfs_size ${size} is not an integer`);
     }
-    await this.request({ type: 'MOUNT_ROOT', imageSerial: spec.imageSerial, upperSerial: spec.upperSerial,
-      tmpfsSize: BigInt(size), hostname: spec.hostname }, `MOUNT_ROOT ${spec.imageSerial}`);
+    await this.request(
+      {
+        type: 'MOUNT_ROOT',
+        imageSerial: spec.imageSerial,
+        upperSerial: spec.upperSerial,
+        tmpfsSize: BigInt(size),
+        hostname: spec.hostname,
+      },
+      `MOUNT_ROOT ${spec.imageSerial}`,
+    );
   }
 
   /** Mounts one volume; send parents first. */
   async mount(spec: MountSpec): Promise<void> {
-    await this.request({ type: 'MOUNT', fstype: spec.fstype, source: spec.source, target: spec.target, options: spec.options },
-      `MOUNT ${spec.fstype} ${spec.source} on ${spec.target}`);
+    await this.request(
+      { type: 'MOUNT', fstype: spec.fstype, source: spec.source, target: spec.target, options: spec.options },
+      `MOUNT ${spec.fstype} ${spec.source} on ${spec.target}`,
+    );
   }
 
   /**
@@ -125,9 +144,22 @@ export class GuestClient {
     });
     this.procs.set(procId, proc);
     try {
-      await this.request({ type: 'RUN', procId, uid: spec.uid, gid: spec.gid, flags: spec.stdin ? RUN_STDIN : 0,
-        path: spec.path, cwd: spec.cwd, argv: spec.argv, env: spec.env }, `RUN ${spec.path}`, 'OK',
-        (e) => (e === 'ENOENT' ? 'not-found' : 'internal'));
+      await this.request(
+        {
+          type: 'RUN',
+          procId,
+          uid: spec.uid,
+          gid: spec.gid,
+          flags: spec.stdin ? RUN_STDIN : 0,
+          path: spec.path,
+          cwd: spec.cwd,
+          argv: spec.argv,
+          env: spec.env,
+        },
+        `RUN ${spec.path}`,
+        'OK',
+        (e) => (e === 'ENOENT' ? 'not-found' : 'internal'),
+      );
     } catch (err) {
       this.procs.delete(procId);
       proc.abandon();
@@ -170,7 +202,12 @@ export class GuestClient {
     this.channel.close();
   }
 
-  private request(msg: HostRequest, what: string, expect: ReplyType = 'OK', kind: (errnoName: string) => ReplyKind = internal): Promise<GuestMessage> {
+  private request(
+    msg: HostRequest,
+    what: string,
+    expect: ReplyType = 'OK',
+    kind: (errnoName: string) => ReplyKind = internal,
+  ): Promise<GuestMessage> {
     if (this.channel.closed) return Promise.reject(this.closedError(`${what}: guest channel is closed`));
     const id = this.allocId();
     return new Promise<GuestMessage>((resolve, reject) => {
@@ -190,11 +227,17 @@ export class GuestClient {
   }
 
   private dispatch(msg: Message): void {
-    if (!isGuestMessage(msg)) throw new GuestProtocolError(`unexpected ${msg.type} frame (id ${msg.id}) from the guest`);
+    if (!isGuestMessage(msg))
+      throw new GuestProtocolError(`unexpected ${msg.type} frame (id ${msg.id}) from the guest`);
     switch (msg.type) {
-      case 'OK': case 'HELLO_OK': case 'ERROR': return this.settle(msg);
-      case 'OUTPUT': return this.proc(msg.type, msg.procId).output(msg.fd, msg.data);
-      case 'EXIT': return this.proc(msg.type, msg.procId).exited(msg.exitCode, msg.signal);
+      case 'OK':
+      case 'HELLO_OK':
+      case 'ERROR':
+        return this.settle(msg);
+      case 'OUTPUT':
+        return this.proc(msg.type, msg.procId).output(msg.fd, msg.data);
+      case 'EXIT':
+        return this.proc(msg.type, msg.procId).exited(msg.exitCode, msg.signal);
       case 'LOG': {
         const level = LEVELS[msg.level] ?? 'fatal';
         for (const cb of [...this.logListeners]) cb(level, msg.message);
@@ -204,7 +247,8 @@ export class GuestClient {
 
   private proc(type: string, procId: number): GuestProcessState {
     const p = this.procs.get(procId);
-    if (p === undefined || p.exitSeen) throw new GuestProtocolError(`${type} for process ${procId}, which is not running`);
+    if (p === undefined || p.exitSeen)
+      throw new GuestProtocolError(`${type} for process ${procId}, which is not running`);
     return p;
   }
 
@@ -226,7 +270,10 @@ export class GuestClient {
   }
 
   private closedError(message: string, cause?: Error): GuestChannelClosedError {
-    return new GuestChannelClosedError(message, cause ?? (this.closedByHost ? new Error('closed by the host') : undefined));
+    return new GuestChannelClosedError(
+      message,
+      cause ?? (this.closedByHost ? new Error('closed by the host') : undefined),
+    );
   }
 
   private failAll(cause: Error | undefined): void {
@@ -234,6 +281,7 @@ export class GuestClient {
     this.pending.clear();
     for (const p of pending) p.reject(this.closedError(`${p.what}: guest channel closed before the reply`, cause));
     const procs = [...this.procs.values()];
-    for (const proc of procs) proc.channelClosed((what) => this.closedError(`${what}: guest channel closed before it exited`, cause));
+    for (const proc of procs)
+      proc.channelClosed((what) => this.closedError(`${what}: guest channel closed before it exited`, cause));
   }
 }

@@ -64,7 +64,12 @@ export class GuestProcessState {
   private stdinTail: Promise<void> = Promise.resolve();
   private stdinClosed = false;
 
-  constructor(readonly procId: number, private readonly spec: RunSpec, sink: OutputSink, private readonly deps: ProcessDeps) {
+  constructor(
+    readonly procId: number,
+    private readonly spec: RunSpec,
+    sink: OutputSink,
+    private readonly deps: ProcessDeps,
+  ) {
     this.what = `process ${procId} (${spec.path})`;
     this.pump = new OutputPump(procId, sink, deps.grant, deps.creditThreshold);
     const exit = new Promise<ExitStatus>((resolve, reject) => {
@@ -108,10 +113,13 @@ export class GuestProcessState {
   }
 
   private settleAfterOutput(settle: () => void): void {
-    this.pump.drained().then(settle, (err: unknown) => this.rejectExit(err)).finally(() => {
-      this.settled = true;
-      this.deps.onSettled();
-    });
+    this.pump
+      .drained()
+      .then(settle, (err: unknown) => this.rejectExit(err))
+      .finally(() => {
+        this.settled = true;
+        this.deps.onSettled();
+      });
   }
 
   private writeStdin(data: Uint8Array): Promise<void> {
@@ -132,7 +140,8 @@ export class GuestProcessState {
   private queueStdin(chunks: Uint8Array[]): Promise<void> {
     const what = `STDIN ${this.what}`;
     const done = this.stdinTail.then(async () => {
-      for (const data of chunks) await this.deps.request({ type: 'STDIN', procId: this.procId, data }, what, () => 'internal');
+      for (const data of chunks)
+        await this.deps.request({ type: 'STDIN', procId: this.procId, data }, what, () => 'internal');
     });
     this.stdinTail = done.catch(() => {});
     return done;
@@ -142,7 +151,8 @@ export class GuestProcessState {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64) {
       return Promise.reject(new GuestArgumentError(`KILL ${this.what}: signal ${signal} is not in 1..64`));
     }
-    return this.deps.request({ type: 'KILL', procId: this.procId, signal }, `KILL ${this.what}`,
-      (e) => (e === 'ESRCH' ? 'not-found' : e === 'EINVAL' ? 'bad-request' : 'internal'));
+    return this.deps.request({ type: 'KILL', procId: this.procId, signal }, `KILL ${this.what}`, (e) =>
+      e === 'ESRCH' ? 'not-found' : e === 'EINVAL' ? 'bad-request' : 'internal',
+    );
   }
 }

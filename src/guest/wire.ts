@@ -18,14 +18,19 @@ export class FieldReader {
   private readonly view: DataView;
 
   /** `what` names the frame in errors, e.g. "RUN frame (id 3)". */
-  constructor(private readonly what: string, private readonly payload: Uint8Array) {
+  constructor(
+    private readonly what: string,
+    private readonly payload: Uint8Array,
+  ) {
     this.view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   }
 
   private need(n: number, field: string): number {
     const left = this.payload.length - this.offset;
     if (n > left) {
-      throw new GuestProtocolError(`${this.what}: payload ends inside ${field} (offset ${this.offset}, needs ${n} bytes, ${left} left)`);
+      throw new GuestProtocolError(
+        `${this.what}: payload ends inside ${field} (offset ${this.offset}, needs ${n} bytes, ${left} left)`,
+      );
     }
     const at = this.offset;
     this.offset += n;

@@ -26,9 +26,7 @@ export const PACK_ERROR_CODES = [
 export type PackErrorCode = (typeof PACK_ERROR_CODES)[number];
 
 /** Codes of ImageToolError: a host tool the image layer needs is missing (exit code 5, not the image's fault). */
-export const IMAGE_TOOL_ERROR_CODES = [
-  'TOOL_MISSING',
-] as const;
+export const IMAGE_TOOL_ERROR_CODES = ['TOOL_MISSING'] as const;
 export type ImageToolErrorCode = (typeof IMAGE_TOOL_ERROR_CODES)[number];
 
 /** A .gvmi file that cannot be used; the message always names the file and the fault. */

@@ -31,14 +31,22 @@ export interface GvmiInfo {
 export function parseLengthField(field: Buffer, fileSize: number, file: string): number {
   const text = field.toString('latin1');
   if (!/^[0-9]{8}$/.test(text)) {
-    throw new ImageError('IMAGE_BAD_LENGTH', file, `metadata length field ${JSON.stringify(text)} is not 8 decimal digits`);
+    throw new ImageError(
+      'IMAGE_BAD_LENGTH',
+      file,
+      `metadata length field ${JSON.stringify(text)} is not 8 decimal digits`,
+    );
   }
   const n = Number(text);
   if (n + LEN_DIGITS + CRC_BYTES > fileSize) {
     throw new ImageError('IMAGE_LENGTH_EXCEEDS_FILE', file, `metadata length ${n} exceeds file size ${fileSize}`);
   }
   if (n > MAX_METADATA_BYTES) {
-    throw new ImageError('IMAGE_METADATA_TOO_LARGE', file, `metadata length ${n} exceeds the limit of ${MAX_METADATA_BYTES} bytes`);
+    throw new ImageError(
+      'IMAGE_METADATA_TOO_LARGE',
+      file,
+      `metadata length ${n} exceeds the limit of ${MAX_METADATA_BYTES} bytes`,
+    );
   }
   return n;
 }
@@ -49,13 +57,21 @@ export function parseMetadataBlock(block: Buffer, file: string): { crc: number; 
   const json = block.subarray(CRC_BYTES);
   const actual = zlib.crc32(json);
   if (actual !== crc) {
-    throw new ImageError('IMAGE_CRC_MISMATCH', file, `metadata CRC mismatch (stored 0x${hex(crc)}, computed 0x${hex(actual)})`);
+    throw new ImageError(
+      'IMAGE_CRC_MISMATCH',
+      file,
+      `metadata CRC mismatch (stored 0x${hex(crc)}, computed 0x${hex(actual)})`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (err) {
-    throw new ImageError('IMAGE_BAD_JSON', file, `metadata is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new ImageError(
+      'IMAGE_BAD_JSON',
+      file,
+      `metadata is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   const res = validateMetadata(parsed);
   if (!res.ok) throw new ImageError('IMAGE_BAD_METADATA', file, res.fault);
@@ -67,7 +83,9 @@ export async function readGvmi(file: string): Promise<GvmiInfo> {
   try {
     fh = await fs.open(file, 'r');
   } catch (err) {
-    throw new ImageError('IMAGE_UNREADABLE', file, `cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new ImageError('IMAGE_UNREADABLE', file, `cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: err,
+    });
   }
   try {
     const st = await fh.stat();
@@ -83,7 +101,15 @@ export async function readGvmi(file: string): Promise<GvmiInfo> {
     const jsonLength = parseLengthField(await readAt(fh, size - LEN_DIGITS, LEN_DIGITS), size, file);
     const block = await readAt(fh, size - LEN_DIGITS - jsonLength - CRC_BYTES, jsonLength + CRC_BYTES);
     const { crc, metadata } = parseMetadataBlock(block, file);
-    return { path: file, size, jsonLength, crc, metadata, config: imageConfig(metadata), volumes: imageVolumes(metadata) };
+    return {
+      path: file,
+      size,
+      jsonLength,
+      crc,
+      metadata,
+      config: imageConfig(metadata),
+      volumes: imageVolumes(metadata),
+    };
   } finally {
     await fh.close();
   }

@@ -65,14 +65,20 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const output = path.resolve(o.output);
   const st = await fs.stat(rootfs).catch(() => undefined);
   if (!st?.isDirectory()) throw new PackError('PACK_NO_ROOTFS', `pack: ${rootfs} is not a folder`);
-  validate(o, await fs.realpath(rootfs), path.join(await fs.realpath(path.dirname(output)).catch(() => path.dirname(output)), path.basename(output)));
+  validate(
+    o,
+    await fs.realpath(rootfs),
+    path.join(await fs.realpath(path.dirname(output)).catch(() => path.dirname(output)), path.basename(output)),
+  );
 
   const tmp = `${output}.partial-${process.pid}`;
   const comp = o.compression ?? 'lzo';
   try {
     const args = [rootfs, tmp, '-noappend', '-comp', comp, ...(o.progress ? [] : ['-quiet', '-no-progress'])];
     // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
-    await execa('mksquashfs', args, { stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'] }).catch((err: unknown) => {
+    await execa('mksquashfs', args, {
+      stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'],
+    }).catch((err: unknown) => {
       const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').pop();
       throw new PackError('PACK_MKSQUASHFS', `pack: mksquashfs failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
     });

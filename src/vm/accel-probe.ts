@@ -57,9 +57,12 @@ export function decideAccel(requested: AccelRequest, facts: AccelFacts | undefin
   if (requested === 'tcg') return { accel: 'tcg', reason: 'TCG requested (--accel tcg)' };
   if (!facts) throw new TypeError('KVM facts are needed unless TCG is requested');
   const problem = kvmProblem(facts);
-  if (problem === undefined) return { accel: 'kvm', reason: 'KVM works (device opens, not paravirtual, guest kernel boots)' };
+  if (problem === undefined)
+    return { accel: 'kvm', reason: 'KVM works (device opens, not paravirtual, guest kernel boots)' };
   if (requested === 'kvm') {
-    throw new AccelError('KVM_UNUSABLE', `KVM was requested (--accel kvm) but cannot be used: ${problem}`, { reply: 'bad-request' });
+    throw new AccelError('KVM_UNUSABLE', `KVM was requested (--accel kvm) but cannot be used: ${problem}`, {
+      reply: 'bad-request',
+    });
   }
   const warning = `KVM is not usable (${problem}); falling back to TCG software emulation: the VM will run many times slower`;
   return { accel: 'tcg', reason: `KVM not usable: ${problem}`, warning };
@@ -81,7 +84,10 @@ export async function checkKvmDevice(dev = '/dev/kvm'): Promise<Check> {
 
 /** ok when kvm_pvm is not loaded. `root` lets tests point at a fake /sys and /proc. */
 export async function checkNotPvm(root = '/'): Promise<Check> {
-  const bad: Check = { ok: false, reason: '/dev/kvm is backed by kvm_pvm (paravirtual KVM), which cannot run ordinary guests' };
+  const bad: Check = {
+    ok: false,
+    reason: '/dev/kvm is backed by kvm_pvm (paravirtual KVM), which cannot run ordinary guests',
+  };
   try {
     await fs.access(path.join(root, 'sys/module/kvm_pvm'));
     return bad;
@@ -129,7 +135,11 @@ export async function bootProbe(o: BootProbeOptions): Promise<Check> {
   });
   const ms = Date.now() - started;
   const out = r.all ?? '';
-  if (r.timedOut) return { ok: false, reason: `a ${o.accel.toUpperCase()} test boot did not finish within ${timeoutMs} ms (the guest hangs)` };
+  if (r.timedOut)
+    return {
+      ok: false,
+      reason: `a ${o.accel.toUpperCase()} test boot did not finish within ${timeoutMs} ms (the guest hangs)`,
+    };
   if (/Kernel panic|Unable to mount root|reboot: Restarting/i.test(out)) return { ok: true };
   const last = out.trim().split('\n').pop() ?? '';
   return {
@@ -149,7 +159,10 @@ interface CachedProbe {
 }
 
 async function sha256File(p: string): Promise<string> {
-  return crypto.createHash('sha256').update(await fs.readFile(p)).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(await fs.readFile(p))
+    .digest('hex');
 }
 
 async function readCache(file: string, sha: string, now: number): Promise<AccelFacts | undefined> {
@@ -209,11 +222,19 @@ export async function gatherAccelFacts(o: ProbeAccelOptions): Promise<AccelFacts
   }
   const probe =
     o.checks?.bootProbe ??
-    (() => bootProbe({ kernelPath: o.kernelPath, accel: 'kvm', ...(o.bootTimeoutMs ? { timeoutMs: o.bootTimeoutMs } : {}), ...(o.qemuBinary ? { qemuBinary: o.qemuBinary } : {}) }));
+    (() =>
+      bootProbe({
+        kernelPath: o.kernelPath,
+        accel: 'kvm',
+        ...(o.bootTimeoutMs ? { timeoutMs: o.bootTimeoutMs } : {}),
+        ...(o.qemuBinary ? { qemuBinary: o.qemuBinary } : {}),
+      }));
   const boot = await probe();
   const facts: AccelFacts = { kvmDevice, notPvm, bootProbe: boot };
   if (cacheFile) {
-    await writeCache(cacheFile, { at: now, kernelSha256: sha, facts }).catch((err: unknown) => o.log.warn({ err, cacheFile }, 'cannot cache the KVM probe result'));
+    await writeCache(cacheFile, { at: now, kernelSha256: sha, facts }).catch((err: unknown) =>
+      o.log.warn({ err, cacheFile }, 'cannot cache the KVM probe result'),
+    );
   }
   return facts;
 }

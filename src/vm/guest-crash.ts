@@ -8,7 +8,8 @@
  * gives: "Attempted to kill init!"). Warnings (`WARNING:`) are not crashes: the guest goes on after them.
  */
 
-const CRASH_LINE = /^(?:<\d>)?(?:\[\s*\d+\.\d+\]\s*)?((?:BUG: |kernel BUG at |Oops: |general protection fault|Kernel panic - ).*)$/m;
+const CRASH_LINE =
+  /^(?:<\d>)?(?:\[\s*\d+\.\d+\]\s*)?((?:BUG: |kernel BUG at |Oops: |general protection fault|Kernel panic - ).*)$/m;
 
 /** The first crash line in `consoleText` (without a printk timestamp), or undefined if the guest did not crash. */
 export function findGuestCrash(consoleText: string): string | undefined {

@@ -22,7 +22,9 @@ export interface GuestFiles {
 }
 
 /** The directory to look in, without touching the filesystem. */
-export function guestDir(opts: { guestDir?: string; env?: NodeJS.ProcessEnv; isRoot?: boolean; home?: string } = {}): string {
+export function guestDir(
+  opts: { guestDir?: string; env?: NodeJS.ProcessEnv; isRoot?: boolean; home?: string } = {},
+): string {
   const env = opts.env ?? process.env;
   if (opts.guestDir) return path.resolve(opts.guestDir);
   const fromEnv = env['YA_RUNTIME_VM_GUEST_DIR'];
@@ -30,7 +32,9 @@ export function guestDir(opts: { guestDir?: string; env?: NodeJS.ProcessEnv; isR
   return path.join(defaultCacheDir(env, opts.isRoot, opts.home), 'guest', 'current');
 }
 
-export async function locateGuestFiles(opts: { guestDir?: string; env?: NodeJS.ProcessEnv; isRoot?: boolean; home?: string } = {}): Promise<GuestFiles> {
+export async function locateGuestFiles(
+  opts: { guestDir?: string; env?: NodeJS.ProcessEnv; isRoot?: boolean; home?: string } = {},
+): Promise<GuestFiles> {
   const dir = guestDir(opts);
   const kernel = path.join(dir, KERNEL_FILE);
   const initramfs = path.join(dir, INITRAMFS_FILE);
@@ -45,16 +49,26 @@ export async function locateGuestFiles(opts: { guestDir?: string; env?: NodeJS.P
     }
   }
   if (missing.length > 0) {
-    throw new GuestFilesError('GUEST_NOT_BUILT', `guest kernel not built: run scripts/build-guest (${dir} lacks ${missing.join(', ')})`);
+    throw new GuestFilesError(
+      'GUEST_NOT_BUILT',
+      `guest kernel not built: run scripts/build-guest (${dir} lacks ${missing.join(', ')})`,
+    );
   }
   let manifest: unknown;
   try {
     manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8'));
   } catch (err) {
-    throw new GuestFilesError('GUEST_MANIFEST_BAD', `cannot read ${manifestPath}: ${(err as Error).message}; rebuild with scripts/build-guest`, { cause: err });
+    throw new GuestFilesError(
+      'GUEST_MANIFEST_BAD',
+      `cannot read ${manifestPath}: ${(err as Error).message}; rebuild with scripts/build-guest`,
+      { cause: err },
+    );
   }
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    throw new GuestFilesError('GUEST_MANIFEST_BAD', `${manifestPath} is not a JSON object; rebuild with scripts/build-guest`);
+    throw new GuestFilesError(
+      'GUEST_MANIFEST_BAD',
+      `${manifestPath} is not a JSON object; rebuild with scripts/build-guest`,
+    );
   }
   return { dir, kernel, initramfs, manifest: manifest as Record<string, unknown> };
 }

@@ -74,7 +74,8 @@ export const BASE_KERNEL_CMDLINE: readonly string[] = [
 /** The guest kernel command line: the base parameters, then `extra` in order. */
 export function buildKernelCmdline(extra: readonly string[] = []): string {
   for (const p of extra) {
-    if (p === '' || /\s/.test(p)) throw new TypeError(`kernel parameter must be one non-empty word: ${JSON.stringify(p)}`);
+    if (p === '' || /\s/.test(p))
+      throw new TypeError(`kernel parameter must be one non-empty word: ${JSON.stringify(p)}`);
   }
   return [...BASE_KERNEL_CMDLINE, ...extra].join(' ');
 }
@@ -91,7 +92,8 @@ export function memMiB(bytes: number): number {
 }
 
 export function buildQemuArgs(cfg: VmConfig): string[] {
-  if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1) throw new RangeError(`vCPU count must be a positive integer, got ${cfg.cpus}`);
+  if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1)
+    throw new RangeError(`vCPU count must be a positive integer, got ${cfg.cpus}`);
   const mib = memMiB(cfg.memBytes);
   const a: string[] = [];
 
@@ -99,18 +101,24 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     // microvm: virtio-mmio devices only, minimal firmware (qboot) -> fastest boot. acpi=off makes QEMU put the
     // virtio-mmio devices on the kernel command line; rtc=on keeps the CMOS clock (guest wall time at boot);
     // memory-backend=mem takes guest RAM from the memfd object below.
-    '-M', 'microvm,acpi=off,rtc=on,memory-backend=mem',
+    '-M',
+    'microvm,acpi=off,rtc=on,memory-backend=mem',
     // Guest RAM as a shared memfd: vhost-user-fs (virtiofsd) must map guest memory to serve requests.
-    '-object', `memory-backend-memfd,id=mem,size=${mib}M,share=on`,
+    '-object',
+    `memory-backend-memfd,id=mem,size=${mib}M,share=on`,
     // Must equal the backend's size.
-    '-m', `${mib}M`,
+    '-m',
+    `${mib}M`,
     // KVM when the probe says it really works, else TCG (accel-probe.ts).
-    '-accel', cfg.accel,
+    '-accel',
+    cfg.accel,
     // KVM: pass the host CPU through. TCG: `max` emulates every feature QEMU can (RDRAND, AVX...) that real
     // images expect; only ~0.1 s slower to boot than qemu64 (measured when the guest kernel was chosen).
-    '-cpu', cfg.accel === 'kvm' ? 'host' : 'max',
+    '-cpu',
+    cfg.accel === 'kvm' ? 'host' : 'max',
     // vCPUs the activity was sold.
-    '-smp', String(cfg.cpus),
+    '-smp',
+    String(cfg.cpus),
     // No default devices (NIC, VGA, monitor, parallel...): everything the guest sees is listed here.
     '-nodefaults',
     // Ignore /etc/qemu/*.conf: the host's QEMU config must not change our VM.
@@ -120,9 +128,11 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     // A guest reboot (init ending the VM, or panic=-1) makes QEMU exit instead of booting again.
     '-no-reboot',
     // seccomp: QEMU may not use obsolete syscalls, setuid, fork/exec or change resource limits.
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    '-sandbox',
+    'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     // The guest kernel, booted directly (no bootloader).
-    '-kernel', cfg.kernelPath,
+    '-kernel',
+    cfg.kernelPath,
   );
   if (cfg.initrdPath !== undefined) {
     // The initramfs holding our init (PID 1).
@@ -130,11 +140,14 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
   }
   a.push(
     // Kernel parameters: see BASE_KERNEL_CMDLINE.
-    '-append', buildKernelCmdline(cfg.cmdlineExtra),
+    '-append',
+    buildKernelCmdline(cfg.cmdlineExtra),
     // ttyS0 (microvm's ISA serial) to a file; `file:` takes the rest verbatim, no comma escaping.
-    '-serial', cfg.consoleLogPath === undefined ? 'null' : `file:${cfg.consoleLogPath}`,
+    '-serial',
+    cfg.consoleLogPath === undefined ? 'null' : `file:${cfg.consoleLogPath}`,
     // QEMU 7.2 makes virtio-mmio devices legacy by default; libvhost-user (virtiofsd) refuses legacy devices.
-    '-global', 'virtio-mmio.force-legacy=false',
+    '-global',
+    'virtio-mmio.force-legacy=false',
   );
 
   (cfg.disks ?? []).forEach((d, i) => {
@@ -143,29 +156,36 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     a.push(
       // Backend only (if=none): the device below attaches it. Raw format, never probed (a guest could
       // otherwise write a qcow2 header into a raw disk and have QEMU read it next boot).
-      '-drive', `id=disk${i},file=${optValue(d.path)},format=raw,if=none${ro}`,
+      '-drive',
+      `id=disk${i},file=${optValue(d.path)},format=raw,if=none${ro}`,
       // virtio-blk over virtio-mmio; the serial is how init finds the disk.
-      '-device', `virtio-blk-device,drive=disk${i},serial=${optValue(d.serial)}`,
+      '-device',
+      `virtio-blk-device,drive=disk${i},serial=${optValue(d.serial)}`,
     );
   });
 
   if (cfg.agentSocketPath !== undefined) {
     a.push(
       // One virtio-serial bus for the agent port.
-      '-device', 'virtio-serial-device,id=vser0',
+      '-device',
+      'virtio-serial-device,id=vser0',
       // QEMU listens on the socket (server=on) and does not wait for us before starting the guest (wait=off).
-      '-chardev', `socket,id=agent,path=${optValue(cfg.agentSocketPath)},server=on,wait=off`,
+      '-chardev',
+      `socket,id=agent,path=${optValue(cfg.agentSocketPath)},server=on,wait=off`,
       // The port init finds by name under /sys/class/virtio-ports.
-      '-device', `virtserialport,bus=vser0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+      '-device',
+      `virtserialport,bus=vser0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
     );
   }
 
   (cfg.virtiofs ?? []).forEach((s, i) => {
     a.push(
       // Client end of virtiofsd's vhost-user socket (virtiofsd listens; it must be up before QEMU starts).
-      '-chardev', `socket,id=vfs${i},path=${optValue(s.socketPath)}`,
+      '-chardev',
+      `socket,id=vfs${i},path=${optValue(s.socketPath)}`,
       // virtio-fs over virtio-mmio; the guest mounts it by tag.
-      '-device', `vhost-user-fs-device,chardev=vfs${i},tag=${optValue(s.tag)}`,
+      '-device',
+      `vhost-user-fs-device,chardev=vfs${i},tag=${optValue(s.tag)}`,
     );
   });
 
@@ -174,9 +194,11 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     a.push(
       // 9p fallback (no virtiofsd): QEMU serves the directory itself. security_model=none: files keep the
       // host's owners and modes, no xattr mapping (we run as root; the share is the activity's own dir).
-      '-fsdev', `local,id=fs${i},path=${optValue(s.hostPath)},security_model=none${ro}`,
+      '-fsdev',
+      `local,id=fs${i},path=${optValue(s.hostPath)},security_model=none${ro}`,
       // virtio-9p over virtio-mmio; the guest mounts it by tag.
-      '-device', `virtio-9p-device,fsdev=fs${i},mount_tag=${optValue(s.tag)}`,
+      '-device',
+      `virtio-9p-device,fsdev=fs${i},mount_tag=${optValue(s.tag)}`,
     );
   });
 

@@ -52,7 +52,8 @@ export interface SupervisedChild {
 let setprivPath: string | undefined;
 export function findSetpriv(): string {
   setprivPath ??= findExecutable('setpriv', { PATH: `${process.env['PATH'] ?? ''}:/usr/bin:/bin` });
-  if (!setprivPath) throw new Error('setpriv not found in PATH: install util-linux (it ties helper processes to our lifetime)');
+  if (!setprivPath)
+    throw new Error('setpriv not found in PATH: install util-linux (it ties helper processes to our lifetime)');
   return setprivPath;
 }
 
@@ -163,7 +164,11 @@ export function procStartTime(pid: number): string | undefined {
 }
 
 /** Polls until none of `pids` is alive (and, if given, `same`: still the process we mean) or `timeoutMs` passed; returns the ones still alive. */
-export async function waitPidsGone(pids: readonly number[], timeoutMs: number, same: (pid: number) => boolean = () => true): Promise<number[]> {
+export async function waitPidsGone(
+  pids: readonly number[],
+  timeoutMs: number,
+  same: (pid: number) => boolean = () => true,
+): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const alive = pids.filter((p) => pidAlive(p) && same(p));

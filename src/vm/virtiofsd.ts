@@ -59,10 +59,26 @@ export function defaultSandbox(_kind: VirtiofsdKind, _isRoot: boolean): Virtiofs
 export function virtiofsdArgs(kind: VirtiofsdKind, o: VirtiofsdOptions): string[] {
   const cache = o.cache ?? 'auto';
   if (kind === 'c') {
-    if (o.sandbox === 'none') throw new VirtiofsdError('VIRTIOFSD_BAD_OPTION', "QEMU's C virtiofsd has no sandbox=none (use namespace or chroot)");
+    if (o.sandbox === 'none')
+      throw new VirtiofsdError(
+        'VIRTIOFSD_BAD_OPTION',
+        "QEMU's C virtiofsd has no sandbox=none (use namespace or chroot)",
+      );
     // The C one parses `-o a=b` pairs; a comma inside a value would split it.
-    if (o.sharedDir.includes(',')) throw new VirtiofsdError('VIRTIOFSD_BAD_OPTION', `shared directory path contains a comma, which the C virtiofsd cannot take: ${o.sharedDir}`);
-    const args = [`--socket-path=${o.socketPath}`, '-o', `source=${o.sharedDir}`, '-o', `cache=${cache}`, '-o', `sandbox=${o.sandbox}`];
+    if (o.sharedDir.includes(','))
+      throw new VirtiofsdError(
+        'VIRTIOFSD_BAD_OPTION',
+        `shared directory path contains a comma, which the C virtiofsd cannot take: ${o.sharedDir}`,
+      );
+    const args = [
+      `--socket-path=${o.socketPath}`,
+      '-o',
+      `source=${o.sharedDir}`,
+      '-o',
+      `cache=${cache}`,
+      '-o',
+      `sandbox=${o.sandbox}`,
+    ];
     if (o.announceSubmounts) args.push('-o', 'announce_submounts');
     return args;
   }
@@ -83,7 +99,10 @@ function executable(p: string): boolean {
 /** Candidate paths in search order (existence not checked). */
 export function virtiofsdSearchPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   if (explicit) return [explicit];
-  const inPath = (env['PATH'] ?? '').split(':').filter(Boolean).map((d) => path.join(d, 'virtiofsd'));
+  const inPath = (env['PATH'] ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((d) => path.join(d, 'virtiofsd'));
   return [...inPath, ...VIRTIOFSD_CANDIDATES];
 }
 
@@ -97,9 +116,15 @@ export async function identifyVirtiofsd(file: string): Promise<VirtiofsdBinary> 
   const [help, version] = await Promise.all([ask(file, '--help'), ask(file, '--version')]);
   const kind = detectVirtiofsdKind(help, version);
   if (!kind) {
-    const said = `${help}\n${version}`.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+    const said =
+      `${help}\n${version}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l !== '') ?? '';
     // QEMU's C virtiofsd cannot run unprivileged: it fails before printing anything ("setgroups() failed ...").
-    const why = /setgroups|not permitted/i.test(said) ? ' (it needs root: QEMU\'s C virtiofsd cannot run unprivileged)' : '';
+    const why = /setgroups|not permitted/i.test(said)
+      ? " (it needs root: QEMU's C virtiofsd cannot run unprivileged)"
+      : '';
     throw new VirtiofsdError(
       'VIRTIOFSD_UNKNOWN',
       `${file} is not a usable virtiofsd${why}: its --help lists neither -o source= nor --shared-dir${said ? `, it said: ${said}` : ''}`,
@@ -109,13 +134,18 @@ export async function identifyVirtiofsd(file: string): Promise<VirtiofsdBinary> 
   return { path: file, kind, version: line.trim() };
 }
 
-export async function findVirtiofsd(opts: { explicitPath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<VirtiofsdBinary> {
+export async function findVirtiofsd(
+  opts: { explicitPath?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<VirtiofsdBinary> {
   const candidates = virtiofsdSearchPath(opts.explicitPath, opts.env);
   for (const c of candidates) {
     if (executable(c)) return identifyVirtiofsd(c);
   }
   if (opts.explicitPath) {
-    throw new VirtiofsdError('VIRTIOFSD_NOT_FOUND', `virtiofsd not found at ${opts.explicitPath} (--virtiofsd): no executable file there`);
+    throw new VirtiofsdError(
+      'VIRTIOFSD_NOT_FOUND',
+      `virtiofsd not found at ${opts.explicitPath} (--virtiofsd): no executable file there`,
+    );
   }
   throw new VirtiofsdError(
     'VIRTIOFSD_NOT_FOUND',

@@ -26,7 +26,13 @@ import { describeEarlyExit, describeEnd, VmStartError, VmStopError, type ChildEn
 import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
 import { createShortPath } from '../unix-socket-path.js';
 import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
-import { defaultSandbox, findVirtiofsd, virtiofsdArgs, type VirtiofsdBinary, type VirtiofsdSandbox } from './virtiofsd.js';
+import {
+  defaultSandbox,
+  findVirtiofsd,
+  virtiofsdArgs,
+  type VirtiofsdBinary,
+  type VirtiofsdSandbox,
+} from './virtiofsd.js';
 import { findExecutable, lastLines, tailFile } from './files.js';
 import { describeGuestCrash, findGuestCrash } from './guest-crash.js';
 
@@ -170,7 +176,10 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       await short.dispose();
       if (lingering.length > 0) {
         vlog.error({ lingering }, 'processes outlived teardown');
-        throw new VmStopError('PROCESS_LINGERED', `VM teardown left processes running after SIGKILL: pids ${lingering.join(', ')}`);
+        throw new VmStopError(
+          'PROCESS_LINGERED',
+          `VM teardown left processes running after SIGKILL: pids ${lingering.join(', ')}`,
+        );
       }
       vlog.info('VM torn down');
     })();
@@ -204,11 +213,16 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     ]);
     // A share must be a folder. QEMU's C virtiofsd refuses anything else at once; the Rust one starts, and fails
     // only when the guest connects, which the guest would see as a dead volume.
-    await checkDirectories([...(cfg.virtiofs ?? []), ...(cfg.ninep ?? [])].map((v): [string, string] => [`share ${v.tag}`, v.hostPath]));
+    await checkDirectories(
+      [...(cfg.virtiofs ?? []), ...(cfg.ninep ?? [])].map((v): [string, string] => [`share ${v.tag}`, v.hostPath]),
+    );
 
     // 1. virtiofsd, one per share, all started at once (each takes tens of ms to listen; QEMU needs every socket).
     const shares = cfg.virtiofs ?? [];
-    const vfs = shares.length > 0 ? (cfg.virtiofsd ?? (await findVirtiofsd(cfg.virtiofsdPath ? { explicitPath: cfg.virtiofsdPath } : {}))) : undefined;
+    const vfs =
+      shares.length > 0
+        ? (cfg.virtiofsd ?? (await findVirtiofsd(cfg.virtiofsdPath ? { explicitPath: cfg.virtiofsdPath } : {})))
+        : undefined;
     const vfsSockets: { tag: string; socketPath: string }[] = [];
     const listening: Promise<void>[] = [];
     for (const [i, share] of shares.entries()) {
@@ -218,7 +232,12 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       sockets.push(path.join(runDir, name));
       const sandbox = cfg.virtiofsdSandbox ?? defaultSandbox(vfs.kind, process.getuid?.() === 0);
       const child = spawnSupervised(
-        { name: `virtiofsd-${i}`, file: vfs.path, args: virtiofsdArgs(vfs.kind, { socketPath, sharedDir: share.hostPath, sandbox }), logDir },
+        {
+          name: `virtiofsd-${i}`,
+          file: vfs.path,
+          args: virtiofsdArgs(vfs.kind, { socketPath, sharedDir: share.hostPath, sandbox }),
+          logDir,
+        },
         vlog,
       );
       helpers.push(child);
@@ -232,7 +251,8 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
 
     // 2. QEMU.
     const qemuFile = cfg.qemuBinary ?? findExecutable('qemu-system-x86_64');
-    if (!qemuFile) throw new VmStartError('QEMU_NOT_FOUND', 'qemu-system-x86_64 not found in PATH: install qemu-system-x86');
+    if (!qemuFile)
+      throw new VmStartError('QEMU_NOT_FOUND', 'qemu-system-x86_64 not found in PATH: install qemu-system-x86');
     const agentPath = short.socket(AGENT_SOCKET);
     sockets.push(path.join(runDir, AGENT_SOCKET));
     const args = buildQemuArgs({
@@ -268,7 +288,8 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   let helperFailure: string | undefined;
   let guestStopping = false;
   /** Read once QEMU or a helper ended: a crashed guest is the reason, whichever process noticed first. */
-  const readGuestCrash = async (): Promise<string | undefined> => findGuestCrash(await tailFile(consoleLogPath, CRASH_SCAN_BYTES));
+  const readGuestCrash = async (): Promise<string | undefined> =>
+    findGuestCrash(await tailFile(consoleLogPath, CRASH_SCAN_BYTES));
   const exited: Promise<VmExit> = q.ended.then(async (end) => {
     const guestCrash = await readGuestCrash();
     const description = guestCrash
@@ -276,7 +297,12 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       : helperFailure
         ? `${helperFailure}, so the VM was stopped`
         : `QEMU ${describeEnd(end)}`;
-    const exit: VmExit = { code: end.code, signal: end.signal, stopped: stopRequested && !helperFailure && !guestCrash, description };
+    const exit: VmExit = {
+      code: end.code,
+      signal: end.signal,
+      stopped: stopRequested && !helperFailure && !guestCrash,
+      description,
+    };
     const qemuSaid = lastLines(await tailFile(q.logPath, 16 * 1024), 1)[0];
     const consoleLine = lastLines(await tailFile(consoleLogPath, 16 * 1024), 1)[0];
     if (qemuSaid) exit.qemuSaid = qemuSaid;
@@ -296,9 +322,17 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   for (const h of helpers) {
     void h.ended.then(async (end) => {
       if (stopRequested) return;
-      if (guestStopping) return void vlog.info({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ended during the guest's shutdown`);
+      if (guestStopping)
+        return void vlog.info(
+          { child: h.name, code: end.code, signal: end.signal },
+          `${h.name} ended during the guest's shutdown`,
+        );
       // A guest that crashed takes QEMU down, and the virtiofsd with it: that exit is a consequence, not the cause.
-      if (await readGuestCrash()) return void vlog.info({ child: h.name, code: end.code, signal: end.signal }, `${h.name} ended after the guest crashed`);
+      if (await readGuestCrash())
+        return void vlog.info(
+          { child: h.name, code: end.code, signal: end.signal },
+          `${h.name} ended after the guest crashed`,
+        );
       if (stopRequested) return;
       helperFailure = `${h.name} ${describeEnd(end)} while the VM ran`;
       vlog.error({ child: h.name, code: end.code, signal: end.signal }, `${helperFailure}; stopping the VM`);
@@ -324,7 +358,11 @@ async function checkReadable(files: [string, string][]): Promise<void> {
     try {
       await fs.access(file, fsConstants.R_OK);
     } catch (err) {
-      throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${file} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+      throw new VmStartError(
+        'VM_FILE_MISSING',
+        `cannot start the VM: ${what} ${file} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        { cause: err },
+      );
     }
   }
 }
@@ -332,9 +370,14 @@ async function checkReadable(files: [string, string][]): Promise<void> {
 async function checkDirectories(dirs: [string, string][]): Promise<void> {
   for (const [what, dir] of dirs) {
     const st = await fs.stat(dir).catch((err: unknown) => {
-      throw new VmStartError('VM_FILE_MISSING', `cannot start the VM: ${what} ${dir} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+      throw new VmStartError(
+        'VM_FILE_MISSING',
+        `cannot start the VM: ${what} ${dir} is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        { cause: err },
+      );
     });
-    if (!st.isDirectory()) throw new VmStartError('VM_SHARE_NOT_A_DIRECTORY', `cannot start the VM: ${what} ${dir} is not a directory`);
+    if (!st.isDirectory())
+      throw new VmStartError('VM_SHARE_NOT_A_DIRECTORY', `cannot start the VM: ${what} ${dir} is not a directory`);
   }
 }
 
@@ -354,10 +397,16 @@ async function waitForSocket(file: string, child: SupervisedChild, timeoutMs: nu
     if (!child.running()) {
       const end = await child.ended;
       const said = lastLines(await tailFile(child.logPath, 16 * 1024), 1)[0];
-      throw new VmStartError('VIRTIOFSD_EXITED', `${what} ${describeEnd(end)} before its socket appeared${said ? `; it said: ${said}` : ''}`);
+      throw new VmStartError(
+        'VIRTIOFSD_EXITED',
+        `${what} ${describeEnd(end)} before its socket appeared${said ? `; it said: ${said}` : ''}`,
+      );
     }
     if (Date.now() >= deadline) {
-      throw new VmStartError('VIRTIOFSD_SOCKET_TIMEOUT', `${what} did not create its socket ${file} within ${timeoutMs} ms`);
+      throw new VmStartError(
+        'VIRTIOFSD_SOCKET_TIMEOUT',
+        `${what} did not create its socket ${file} within ${timeoutMs} ms`,
+      );
     }
     await sleep(10);
   }
@@ -389,7 +438,12 @@ async function earlyExitError(q: SupervisedChild, end: ChildEnd, consoleLogPath:
 }
 
 /** Connects to QEMU's agent chardev, retrying while it does not exist yet; fails early when QEMU ends. */
-async function connectAgent(p: string, q: SupervisedChild, timeoutMs: number, consoleLogPath: string): Promise<net.Socket> {
+async function connectAgent(
+  p: string,
+  q: SupervisedChild,
+  timeoutMs: number,
+  consoleLogPath: string,
+): Promise<net.Socket> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!q.running()) throw await earlyExitError(q, await q.ended, consoleLogPath);
@@ -403,7 +457,11 @@ async function connectAgent(p: string, q: SupervisedChild, timeoutMs: number, co
         if (ended) throw await earlyExitError(q, ended, consoleLogPath);
       }
       if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
-        throw new VmStartError('AGENT_CONNECT_FAILED', `cannot connect to QEMU's agent socket ${p}: ${(err as Error).message}`, { cause: err });
+        throw new VmStartError(
+          'AGENT_CONNECT_FAILED',
+          `cannot connect to QEMU's agent socket ${p}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     if (Date.now() >= deadline) {

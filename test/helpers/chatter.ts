@@ -26,7 +26,8 @@ export function verifyChatter(stdout: Buffer, stderr: Buffer, s: ChatterSpec): s
   const problems: string[] = [];
   const check = (buf: Buffer, stream: 'o' | 'e'): void => {
     const text = buf.toString('latin1');
-    if (text.length > 0 && !text.endsWith('\n')) problems.push(`${stream}: output ends inside a line: ${JSON.stringify(text.slice(-40))}`);
+    if (text.length > 0 && !text.endsWith('\n'))
+      problems.push(`${stream}: output ends inside a line: ${JSON.stringify(text.slice(-40))}`);
     const next = new Array<number>(s.procs).fill(0);
     const lines = text.split('\n');
     lines.pop();
@@ -53,7 +54,8 @@ export function verifyChatter(stdout: Buffer, stderr: Buffer, s: ChatterSpec): s
     for (let p = 0; p < s.procs && problems.length < 5; p++) {
       let last = s.lines;
       while (last > next[p]! && (s.stderr && onStderr(last - 1)) !== (stream === 'e')) last--;
-      if (next[p]! < last) problems.push(`${stream}: process ${p} stopped at seq ${next[p]}, expected up to ${last - 1}`);
+      if (next[p]! < last)
+        problems.push(`${stream}: process ${p} stopped at seq ${next[p]}, expected up to ${last - 1}`);
     }
   };
   check(stdout, 'o');

@@ -8,7 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { cwd?: string; input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const r = await execa(process.execPath, [CLI, ...args], {
     reject: false,
     cwd: opts.cwd,

@@ -60,8 +60,13 @@ export interface ExitInfo {
 
 /** An Error reply, as a rejection. */
 export class ExeUnitRequestError extends Error {
-  constructor(readonly id: number, readonly error: ResponseError) {
-    super(`request ${id} failed: [${['INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'][error.code] ?? error.code}] ${error.message}`);
+  constructor(
+    readonly id: number,
+    readonly error: ResponseError,
+  ) {
+    super(
+      `request ${id} failed: [${['INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'][error.code] ?? error.code}] ${error.message}`,
+    );
   }
 }
 
@@ -121,8 +126,11 @@ export class ExeUnitClient {
       this.child.on('error', (err) => this.fail(new Error(`cannot spawn ${program}: ${err.message}`)));
       this.child.on('close', (code, signal) => {
         this.exitInfo = { code, signal };
-        if (this.splitter.pending > 0) this.violation(`runtime exited with ${this.splitter.pending} bytes of a partial frame on stdout`);
-        this.fail(new Error(`runtime exited (code ${code}, signal ${signal}); stderr: ${this.stderrText().slice(-2000)}`));
+        if (this.splitter.pending > 0)
+          this.violation(`runtime exited with ${this.splitter.pending} bytes of a partial frame on stdout`);
+        this.fail(
+          new Error(`runtime exited (code ${code}, signal ${signal}); stderr: ${this.stderrText().slice(-2000)}`),
+        );
         resolve({ code, signal });
       });
     });
@@ -211,7 +219,8 @@ export class ExeUnitClient {
     for (;;) {
       const found = this.responses.find(pred);
       if (found) return found;
-      if (this.fatal || Date.now() > deadline) throw this.fatal ?? new Error(`no matching response within ${timeoutMs} ms`);
+      if (this.fatal || Date.now() > deadline)
+        throw this.fatal ?? new Error(`no matching response within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
@@ -316,7 +325,10 @@ export class ExeUnitClient {
   }
 }
 
-function expectKind<K extends DecodedResponse['kind']>(r: DecodedResponse, kind: K): Extract<DecodedResponse, { kind: K }> {
+function expectKind<K extends DecodedResponse['kind']>(
+  r: DecodedResponse,
+  kind: K,
+): Extract<DecodedResponse, { kind: K }> {
   if (r.kind === 'error') throw new ExeUnitRequestError(r.id, r.error);
   if (r.kind !== kind) throw new Error(`request ${r.id}: expected a ${kind} reply, got ${r.kind}`);
   return r as Extract<DecodedResponse, { kind: K }>;

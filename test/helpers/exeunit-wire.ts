@@ -221,15 +221,35 @@ function decodeCommand(f: Field): ResponseCommand {
       return { kind: 'error', error };
     }
     case 4:
-      return { kind: 'hello', version: inner.filter((e) => e.no === 1).map(text).pop() ?? '' };
+      return {
+        kind: 'hello',
+        version:
+          inner
+            .filter((e) => e.no === 1)
+            .map(text)
+            .pop() ?? '',
+      };
     case 10:
-      return { kind: 'run', pid: inner.filter((e) => e.no === 1).map(num).pop() ?? 0 };
+      return {
+        kind: 'run',
+        pid:
+          inner
+            .filter((e) => e.no === 1)
+            .map(num)
+            .pop() ?? 0,
+      };
     case 11:
       return { kind: 'kill' };
     case 12:
       return { kind: 'shutdown' };
     case 20: {
-      const s: ProcessStatus = { pid: 0, running: false, returnCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+      const s: ProcessStatus = {
+        pid: 0,
+        running: false,
+        returnCode: 0,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+      };
       for (const e of inner) {
         if (e.no === 1) s.pid = num(e);
         if (e.no === 2) s.running = num(e) !== 0;

@@ -4,10 +4,21 @@
  * died" case). `exec` of a bin without a program rejects like the guest does for a missing binary (reply
  * 'not-found'). Every call is recorded in `calls`, in order.
  */
-import type { ActivityApi, ActivityStatus, ExecSpec, ExitStatus, OutputSink, ProcessHandle } from '../../src/activity-api.js';
+import type {
+  ActivityApi,
+  ActivityStatus,
+  ExecSpec,
+  ExitStatus,
+  OutputSink,
+  ProcessHandle,
+} from '../../src/activity-api.js';
 import { RuntimeError } from '../../src/errors.js';
 
-export type FakeProgram = (sink: OutputSink, spec: ExecSpec, proc: { pid: number; killed: Promise<number> }) => Promise<ExitStatus>;
+export type FakeProgram = (
+  sink: OutputSink,
+  spec: ExecSpec,
+  proc: { pid: number; killed: Promise<number> },
+) => Promise<ExitStatus>;
 
 export class FakeActivity implements ActivityApi {
   readonly calls: string[] = [];
@@ -45,7 +56,8 @@ export class FakeActivity implements ActivityApi {
   async kill(pid: number, signal: number): Promise<void> {
     this.calls.push(`kill ${pid} ${signal}`);
     const onKill = this.running.get(pid);
-    if (!onKill) throw new RuntimeError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
+    if (!onKill)
+      throw new RuntimeError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
     onKill(signal);
   }
 

@@ -15,7 +15,10 @@ export interface TerminalResult {
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function runCliOnTerminal(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TerminalResult> {
+export function runCliOnTerminal(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<TerminalResult> {
   const command = ['exec', ...[process.execPath, CLI, ...args].map(shellQuote)].join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...process.env, ...opts.env, SHELL: '/bin/sh' },

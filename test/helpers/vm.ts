@@ -49,9 +49,15 @@ export interface TestVm {
   dispose(opts?: { expectCrash?: boolean }): Promise<void>;
 }
 
-export async function bootTestVm(opts: { image?: string; globals?: string[]; boot?: Partial<ActivityOptions> } = {}): Promise<TestVm> {
+export async function bootTestVm(
+  opts: { image?: string; globals?: string[]; boot?: Partial<ActivityOptions> } = {},
+): Promise<TestVm> {
   const { workdir, base } = await longWorkdir();
-  const deployment = await deployTo(workdir, opts.image ?? testImage(), opts.globals ?? ['--mem-gib', '0.5', '--storage-gib', '1']);
+  const deployment = await deployTo(
+    workdir,
+    opts.image ?? testImage(),
+    opts.globals ?? ['--mem-gib', '0.5', '--storage-gib', '1'],
+  );
   const log = process.env['YA_TEST_LOG'] ? createLogger({ workdir }) : silentLogger();
   const activity = await Activity.boot({ deployment, workdir, log, accel: 'auto', ...opts.boot });
   return {
@@ -119,7 +125,11 @@ export async function assertOrderlyShutdown(workdir: string): Promise<void> {
   const qemuLog = await fsp.readFile(path.join(workdir, 'logs', 'qemu.log'), 'utf8').catch(() => '');
   if (!/terminating on signal/.test(qemuLog)) return;
   const runtimeLog = await fsp.readFile(path.join(workdir, 'logs', 'runtime.log'), 'utf8').catch(() => '');
-  assert.match(runtimeLog, /guest did not end the VM in time/, `QEMU was killed instead of the guest powering off: ${qemuLog.trim()}`);
+  assert.match(
+    runtimeLog,
+    /guest did not end the VM in time/,
+    `QEMU was killed instead of the guest powering off: ${qemuLog.trim()}`,
+  );
 }
 
 /** A line of a guest kernel oops or panic report (what the issue of a crashing PID 1 showed). */

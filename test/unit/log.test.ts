@@ -8,13 +8,18 @@ import { createLogger, workdirLogFile } from '../../src/log.js';
 import { openLogger } from '../../src/cli/log-target.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'yrvm-log-'));
-const fdOf = (log: pino.Logger): unknown => (log as unknown as Record<symbol, { fd?: unknown }>)[pino.symbols.streamSym]?.fd;
+const fdOf = (log: pino.Logger): unknown =>
+  (log as unknown as Record<symbol, { fd?: unknown }>)[pino.symbols.streamSym]?.fd;
 
 test('a workdir logger writes JSON lines into <workdir>/logs/runtime.log', () => {
   const wd = tmp();
   const log = createLogger({ workdir: wd });
   log.info({ k: 1 }, 'hello');
-  const lines = fs.readFileSync(workdirLogFile(wd), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = fs
+    .readFileSync(workdirLogFile(wd), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 1);
   assert.equal(lines[0]?.['msg'], 'hello');
   assert.equal(lines[0]?.['k'], 1);
@@ -26,7 +31,14 @@ test('a file logger creates its folder and appends', () => {
   const file = path.join(dir, 'a', 'b', 'runtime.log');
   createLogger({ file }).info('one');
   createLogger({ file }).info('two');
-  assert.deepEqual(fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two']);
+  assert.deepEqual(
+    fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ['one', 'two'],
+  );
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -49,7 +49,10 @@ describe('short socket paths', () => {
     await fs.mkdir(path.join(base, 'yavm-empty'));
     const sp = await createShortPath(live, { bases: [base] });
     const names = (await fs.readdir(base)).sort();
-    assert.deepEqual(names.filter((n) => !sp.dir.includes(n)), ['yavm-empty', 'yavm-live']);
+    assert.deepEqual(
+      names.filter((n) => !sp.dir.includes(n)),
+      ['yavm-empty', 'yavm-live'],
+    );
     await sp.dispose();
     await fs.rm(base, { recursive: true });
     await fs.rm(live, { recursive: true });

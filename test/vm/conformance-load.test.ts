@@ -7,13 +7,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import { assertOrderlyShutdown, deployTo, longWorkdir, removeTestDir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import {
+  assertOrderlyShutdown,
+  deployTo,
+  longWorkdir,
+  removeTestDir,
+  testImage,
+  waitNoneAlive,
+} from '../helpers/vm.js';
 import { chatterArgv, verifyChatter, type ChatterSpec } from '../helpers/chatter.js';
 
 test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concurrent processes, tree kill', async () => {
   const { workdir, base } = await longWorkdir();
   const image = testImage();
-  const globals = ['--workdir', workdir, '--task-package', image, '--cpu-cores', '1', '--mem-gib', '0.5', '--storage-gib', '1'];
+  const globals = [
+    '--workdir',
+    workdir,
+    '--task-package',
+    image,
+    '--cpu-cores',
+    '1',
+    '--mem-gib',
+    '0.5',
+    '--storage-gib',
+    '1',
+  ];
   await deployTo(workdir, image, globals.slice(4));
   const client = ExeUnitClient.spawn({ workdir, globalArgs: globals });
   try {
@@ -25,19 +43,33 @@ test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concur
       assert.deepEqual(verifyChatter(r.stdout, r.stderr, spec), [], what);
     };
     for (let i = 0; i < 30; i++) {
-      const spec: ChatterSpec = i % 3 === 0 ? { procs: 1, lines: 10_000, stderr: false } : i % 3 === 1 ? { procs: 3, lines: 3000, stderr: true } : { procs: 2, lines: 5000, stderr: true };
+      const spec: ChatterSpec =
+        i % 3 === 0
+          ? { procs: 1, lines: 10_000, stderr: false }
+          : i % 3 === 1
+            ? { procs: 3, lines: 3000, stderr: true }
+            : { procs: 2, lines: 5000, stderr: true };
       await chatty(spec, `chatty command ${i}`);
     }
 
     // A server started in the background, logging to the stdout it inherited: the command returns at once.
-    const server = await client.run('/bin/sh', ['-c', '(while :; do echo server-log; sleep 0.2; done) & echo $! > /tmp/server.pid; echo started']);
+    const server = await client.run('/bin/sh', [
+      '-c',
+      '(while :; do echo server-log; sleep 0.2; done) & echo $! > /tmp/server.pid; echo started',
+    ]);
     assert.equal(server.code, 0);
     assert.equal(server.stdout.toString(), 'started\n');
-    const httpd = await client.run('/bin/sh', ['-c', 'ifconfig lo 127.0.0.1 up && httpd -p 127.0.0.1:8080 -h /etc && echo httpd-started']);
+    const httpd = await client.run('/bin/sh', [
+      '-c',
+      'ifconfig lo 127.0.0.1 up && httpd -p 127.0.0.1:8080 -h /etc && echo httpd-started',
+    ]);
     assert.equal(httpd.stdout.toString(), 'httpd-started\n');
     const fetched = await client.run('/bin/wget', ['-q', '-O', '-', 'http://127.0.0.1:8080/test-image']);
     assert.equal(fetched.stdout.toString(), 'ya-runtime-vm busybox test image\n');
-    assert.equal((await client.run('/bin/sh', ['-c', 'kill -0 $(cat /tmp/server.pid) && echo alive'])).stdout.toString(), 'alive\n');
+    assert.equal(
+      (await client.run('/bin/sh', ['-c', 'kill -0 $(cat /tmp/server.pid) && echo alive'])).stdout.toString(),
+      'alive\n',
+    );
 
     // 4 processes at once, each with its own exact streams.
     const four: ChatterSpec = { procs: 2, lines: 4000, stderr: true };
@@ -53,13 +85,18 @@ test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concur
     const tree = client.run('/bin/sh', ['-c', 'sleep 1001 & sleep 1001 & echo ready; wait']);
     const reply = await client.waitFor((r) => r.kind === 'run' && client.responses.indexOf(r) >= seen, 30_000);
     assert.ok(reply.kind === 'run');
-    await client.waitFor((r) => r.kind === 'status' && r.status.pid === reply.pid && r.status.stdout.toString().includes('ready'), 30_000);
+    await client.waitFor(
+      (r) => r.kind === 'status' && r.status.pid === reply.pid && r.status.stdout.toString().includes('ready'),
+      30_000,
+    );
     await client.kill(reply.pid, 15);
     const killed = await tree;
     assert.equal(killed.code, 143);
     let left = '';
     for (let i = 0; i < 50; i++) {
-      left = (await client.run('/bin/sh', ['-c', "ps -o stat,args | grep -v '^Z' | grep '[s]leep 1001' || true"])).stdout.toString();
+      left = (
+        await client.run('/bin/sh', ['-c', "ps -o stat,args | grep -v '^Z' | grep '[s]leep 1001' || true"])
+      ).stdout.toString();
       if (left === '') break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -10,14 +10,35 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import { assertOrderlyShutdown, deployTo, longWorkdir, removeTestDir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import {
+  assertOrderlyShutdown,
+  deployTo,
+  longWorkdir,
+  removeTestDir,
+  testImage,
+  waitNoneAlive,
+} from '../helpers/vm.js';
 import { debianImage } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
-async function spawnRuntime(image: string, extra: string[] = []): Promise<{ client: ExeUnitClient; workdir: string; base: string }> {
+async function spawnRuntime(
+  image: string,
+  extra: string[] = [],
+): Promise<{ client: ExeUnitClient; workdir: string; base: string }> {
   const { workdir, base } = await longWorkdir();
-  const globals = ['--workdir', workdir, '--task-package', image, '--cpu-cores', '2', '--mem-gib', '0.5', '--storage-gib', '2'];
+  const globals = [
+    '--workdir',
+    workdir,
+    '--task-package',
+    image,
+    '--cpu-cores',
+    '2',
+    '--mem-gib',
+    '0.5',
+    '--storage-gib',
+    '2',
+  ];
   await deployTo(workdir, image, globals.slice(4));
   const client = ExeUnitClient.spawn({ workdir, globalArgs: [...globals, ...extra] });
   return { client, workdir, base };
@@ -41,7 +62,10 @@ function conformance(name: string, image: () => string | undefined): void {
         assert.equal(await client.hello('0.1.0'), '0.1.0');
         await client.run('/bin/sh', ['-c', 'echo 0 > /tmp/counter']);
         for (let i = 1; i <= 20; i++) {
-          const r = await client.run('/bin/sh', ['-c', 'n=$(cat /tmp/counter); n=$((n+1)); echo $n > /tmp/counter; echo $n']);
+          const r = await client.run('/bin/sh', [
+            '-c',
+            'n=$(cat /tmp/counter); n=$((n+1)); echo $n > /tmp/counter; echo $n',
+          ]);
           assert.equal(r.code, 0);
           assert.equal(r.stdout.toString(), `${i}\n`);
         }
@@ -67,7 +91,10 @@ function conformance(name: string, image: () => string | undefined): void {
       const { client, workdir, base } = await spawnRuntime(img);
       try {
         await client.hello();
-        const r = await client.run('/bin/sh', ['-c', 'head -c 52428800 /dev/urandom > /tmp/f; sha256sum /tmp/f >&2; cat /tmp/f']);
+        const r = await client.run('/bin/sh', [
+          '-c',
+          'head -c 52428800 /dev/urandom > /tmp/f; sha256sum /tmp/f >&2; cat /tmp/f',
+        ]);
         assert.equal(r.code, 0);
         assert.equal(r.stdout.length, 50 * 1024 * 1024);
         assert.equal(createHash('sha256').update(r.stdout).digest('hex'), r.stderr.toString().split(' ')[0]);
@@ -146,17 +173,36 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
   const { execa } = await import('execa');
   await execa('bash', ['scripts/make-test-image', '--rootfs', rootfs], { cwd: REPO_ROOT });
   const img = path.join(base, 'ep.gvmi');
-  const packed = await runCli(['pack', rootfs, '-o', img, '--env', 'PATH=/bin', '--volume', '/golem/output',
-    '--entrypoint', '/bin/sh', '--cmd', '-c', '--cmd', 'echo entrypoint-ran > /golem/output/ep.txt; echo to-log; sleep 1000']);
+  const packed = await runCli([
+    'pack',
+    rootfs,
+    '-o',
+    img,
+    '--env',
+    'PATH=/bin',
+    '--volume',
+    '/golem/output',
+    '--entrypoint',
+    '/bin/sh',
+    '--cmd',
+    '-c',
+    '--cmd',
+    'echo entrypoint-ran > /golem/output/ep.txt; echo to-log; sleep 1000',
+  ]);
   assert.equal(packed.code, 0, packed.stderr);
   await deployTo(workdir, img);
-  const client = ExeUnitClient.spawn({ workdir, globalArgs: ['--workdir', workdir, '--task-package', img], startArgs: ['start-entrypoint'] });
+  const client = ExeUnitClient.spawn({
+    workdir,
+    globalArgs: ['--workdir', workdir, '--task-package', img],
+    startArgs: ['start-entrypoint'],
+  });
   try {
     await client.hello();
     const dep = JSON.parse(await fs.readFile(path.join(workdir, 'deployment.json'), 'utf8'));
     const out = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output').hostPath;
     const deadline = Date.now() + 20_000;
-    while (!(await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!(await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal(await fs.readFile(path.join(out, 'ep.txt'), 'utf8'), 'entrypoint-ran\n');
     // A command after it is bound to its own pid (no stray events from the background entrypoint).
     assert.equal((await client.run('/bin/echo', ['after'])).stdout.toString(), 'after\n');
@@ -167,7 +213,7 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
   }
 });
 
-test('Shutdown while the VM is still booting cancels the boot and exits within the ExeUnit\'s 5 s', async () => {
+test("Shutdown while the VM is still booting cancels the boot and exits within the ExeUnit's 5 s", async () => {
   const { client, workdir, base } = await spawnRuntime(testImage());
   try {
     const hello = client.request({ hello: { version: '0.1.0' } }).catch((err: unknown) => err);

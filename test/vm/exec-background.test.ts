@@ -23,7 +23,10 @@ after(async () => {
 
 /** Guest processes (not zombies) whose argv is exactly `argv` (a shell whose script mentions it does not count). */
 async function alive(...argv: string[]): Promise<number> {
-  const r = await sh(vm.activity, `ps -o stat,args | awk -v want='${argv.join(' ')}' '$1 !~ /^Z/ { $1 = ""; if (substr($0, 2) == want) n++ } END { print n + 0 }'`);
+  const r = await sh(
+    vm.activity,
+    `ps -o stat,args | awk -v want='${argv.join(' ')}' '$1 !~ /^Z/ { $1 = ""; if (substr($0, 2) == want) n++ } END { print n + 0 }'`,
+  );
   return Number(r.stdout.toString().trim());
 }
 
@@ -49,20 +52,31 @@ test('a background writer on the inherited stdout is drained: alive, unblocked, 
   // Each round writes 20 KB to the stdout the starter left it: without a reader the 64 KiB pipe fills in a few.
   // It starts once the starter has written its line, so that line comes first; what the loop wrote before the
   // starter was reaped may follow it (it was in the pipe then), nothing after the exit.
-  const loop = '(while [ ! -e /tmp/bg.go ]; do sleep 0.05; done; n=0; while :; do echo x || echo EPIPE >> /tmp/bg.err; head -c 20000 /dev/zero; n=$((n+1)); echo $n > /tmp/bg.count; sleep 0.1; done) & echo $! > /tmp/bg.pid; echo started; touch /tmp/bg.go';
+  const loop =
+    '(while [ ! -e /tmp/bg.go ]; do sleep 0.05; done; n=0; while :; do echo x || echo EPIPE >> /tmp/bg.err; head -c 20000 /dev/zero; n=$((n+1)); echo $n > /tmp/bg.count; sleep 0.1; done) & echo $! > /tmp/bg.pid; echo started; touch /tmp/bg.go';
   const r = await sh(vm.activity, loop);
   assert.equal(r.code, 0);
   assert.ok(r.stdout.toString().startsWith('started\n'), JSON.stringify(r.stdout.toString().slice(0, 40)));
-  const count = async (): Promise<number> => Number((await run(vm.activity, ['cat', '/tmp/bg.count'])).stdout.toString().trim() || '0');
+  const count = async (): Promise<number> =>
+    Number((await run(vm.activity, ['cat', '/tmp/bg.count'])).stdout.toString().trim() || '0');
   await eventually('the loop ran more than 5 rounds', async () => (await count()) > 5);
   const before = await count();
   assert.equal((await run(vm.activity, ['sleep', '30'])).code, 0);
   const after = await count();
   assert.ok(after > before + 5, `the background loop stalled: ${before} rounds, then ${after} after 30 s`);
-  assert.equal((await sh(vm.activity, 'test -e /tmp/bg.err && cat /tmp/bg.err; kill -0 $(cat /tmp/bg.pid) && echo alive')).stdout.toString(), 'alive\n');
+  assert.equal(
+    (
+      await sh(vm.activity, 'test -e /tmp/bg.err && cat /tmp/bg.err; kill -0 $(cat /tmp/bg.pid) && echo alive')
+    ).stdout.toString(),
+    'alive\n',
+  );
   // Once the last writer closes the pipes, init logs what it discarded.
   await sh(vm.activity, 'kill $(cat /tmp/bg.pid)');
-  await eventually('init logged the discarded bytes', async () => /discarded \d+ bytes its background processes wrote/.test(await fsp.readFile(path.join(vm.workdir, 'logs', 'console.log'), 'utf8')));
+  await eventually('init logged the discarded bytes', async () =>
+    /discarded \d+ bytes its background processes wrote/.test(
+      await fsp.readFile(path.join(vm.workdir, 'logs', 'console.log'), 'utf8'),
+    ),
+  );
 });
 
 test('25 runs of printf without a newline arrive whole', async () => {
@@ -100,7 +114,10 @@ test('Shutdown: a background server gets SIGTERM and its last write to a volume 
     const out = own.deployment.volumes.find((v) => v.guestPath === '/golem/output');
     assert.ok(out && out.kind === 'host');
     // The starter waits until the server's trap is set (else a SIGTERM could come first and just kill it).
-    const r = await sh(own.activity, `(trap 'echo bye > /golem/output/term.txt; exit 0' TERM; touch /tmp/trap.set; while :; do sleep 1; done) >/dev/null 2>&1 & while [ ! -e /tmp/trap.set ]; do sleep 0.05; done; echo started`);
+    const r = await sh(
+      own.activity,
+      `(trap 'echo bye > /golem/output/term.txt; exit 0' TERM; touch /tmp/trap.set; while :; do sleep 1; done) >/dev/null 2>&1 & while [ ! -e /tmp/trap.set ]; do sleep 0.05; done; echo started`,
+    );
     assert.equal(r.stdout.toString(), 'started\n');
     await own.activity.shutdown();
     assert.equal(await fsp.readFile(path.join(out.hostPath, 'term.txt'), 'utf8'), 'bye\n');
@@ -113,14 +130,22 @@ test('a guest kernel panic is named for the commands in flight and for every lat
   const own = await bootTestVm({ globals: SMALL });
   try {
     const inFlight = run(own.activity, ['sleep', '1000']).catch((err: unknown) => err as Error);
-    const crash = await sh(own.activity, 'echo c > /proc/sysrq-trigger; sleep 1000').catch((err: unknown) => err as Error);
+    const crash = await sh(own.activity, 'echo c > /proc/sysrq-trigger; sleep 1000').catch(
+      (err: unknown) => err as Error,
+    );
     for (const err of [crash, await inFlight]) {
       assert.ok(err instanceof Error, `a command in flight ended without an error: ${JSON.stringify(err)}`);
-      assert.match(err.message, /did not finish: guest kernel panic: Kernel panic - not syncing: sysrq triggered crash/);
+      assert.match(
+        err.message,
+        /did not finish: guest kernel panic: Kernel panic - not syncing: sysrq triggered crash/,
+      );
       assert.equal((err as Error & { code?: string }).code, 'GUEST_KERNEL_PANIC');
     }
     await assert.rejects(run(own.activity, ['true']), (err: Error & { code?: string }) => {
-      assert.match(err.message, /^cannot run true: guest kernel panic: Kernel panic - not syncing: sysrq triggered crash/);
+      assert.match(
+        err.message,
+        /^cannot run true: guest kernel panic: Kernel panic - not syncing: sysrq triggered crash/,
+      );
       assert.equal(err.code, 'GUEST_KERNEL_PANIC');
       return true;
     });

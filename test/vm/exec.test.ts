@@ -66,7 +66,15 @@ test('a bare name is looked up in PATH; a missing binary is a not-found error', 
 });
 
 test('argv is passed exactly, including argv[0], spaces and empty strings', async () => {
-  const r = await run(vm.activity, ['/bin/sh', '-c', 'for a in "$0" "$@"; do echo "[$a]"; done', 'zero', 'a b', '', '*']);
+  const r = await run(vm.activity, [
+    '/bin/sh',
+    '-c',
+    'for a in "$0" "$@"; do echo "[$a]"; done',
+    'zero',
+    'a b',
+    '',
+    '*',
+  ]);
   assert.equal(r.stdout.toString(), '[zero]\n[a b]\n[]\n[*]\n');
 });
 
@@ -76,12 +84,18 @@ test('files written by one command are seen by the next (state persists)', async
 });
 
 test('/proc, /dev, /tmp, /etc/hosts are set up in the image root', async () => {
-  const r = await sh(vm.activity, 'test -r /proc/self/stat && test -c /dev/null && test -d /dev/pts && test -w /tmp && grep -q localhost /etc/hosts && test -f /etc/test-image && echo ok');
+  const r = await sh(
+    vm.activity,
+    'test -r /proc/self/stat && test -c /dev/null && test -d /dev/pts && test -w /tmp && grep -q localhost /etc/hosts && test -f /etc/test-image && echo ok',
+  );
   assert.equal(r.stdout.toString(), 'ok\n', r.stderr.toString());
 });
 
 test('64 MiB on stdout arrives complete (byte count and sha256)', async () => {
-  const r = await sh(vm.activity, 'head -c 67108864 /dev/urandom > /tmp/big && sha256sum /tmp/big >&2 && cat /tmp/big && rm /tmp/big');
+  const r = await sh(
+    vm.activity,
+    'head -c 67108864 /dev/urandom > /tmp/big && sha256sum /tmp/big >&2 && cat /tmp/big && rm /tmp/big',
+  );
   assert.equal(r.code, 0, r.stderr.toString());
   assert.equal(r.stdout.length, 64 * 1024 * 1024);
   assert.equal(createHash('sha256').update(r.stdout).digest('hex'), r.stderr.toString().split(' ')[0]);
@@ -95,9 +109,11 @@ test('the last line printed right before exit is never lost (50 runs)', async ()
 });
 
 test('two processes at once keep their streams apart', async () => {
-  const script = (tag: string): string => `i=0; while [ $i -lt 2000 ]; do echo ${tag}$i; echo ${tag}err$i >&2; i=$((i+1)); done`;
+  const script = (tag: string): string =>
+    `i=0; while [ $i -lt 2000 ]; do echo ${tag}$i; echo ${tag}err$i >&2; i=$((i+1)); done`;
   const [a, b] = await Promise.all([sh(vm.activity, script('A')), sh(vm.activity, script('B'))]);
-  const expect = (tag: string, err = ''): string => Array.from({ length: 2000 }, (_, i) => `${tag}${err}${i}\n`).join('');
+  const expect = (tag: string, err = ''): string =>
+    Array.from({ length: 2000 }, (_, i) => `${tag}${err}${i}\n`).join('');
   assert.equal(a.stdout.toString(), expect('A'));
   assert.equal(b.stdout.toString(), expect('B'));
   assert.equal(a.stderr.toString(), expect('A', 'err'));
@@ -107,7 +123,10 @@ test('two processes at once keep their streams apart', async () => {
 test('kill(pid, SIGTERM) is delivered as SIGTERM', async () => {
   const out: Buffer[] = [];
   const proc = await vm.activity.exec(
-    { bin: '/bin/sh', argv: ['/bin/sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while true; do sleep 0.1; done'] },
+    {
+      bin: '/bin/sh',
+      argv: ['/bin/sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while true; do sleep 0.1; done'],
+    },
     { stdout: async (c) => void out.push(Buffer.from(c)), stderr: async () => {} },
   );
   while (!Buffer.concat(out).toString().includes('ready')) await new Promise((r) => setTimeout(r, 50));
@@ -120,7 +139,10 @@ test('kill(pid, SIGTERM) is delivered as SIGTERM', async () => {
 
 test('stdin is delivered and closed', async () => {
   const out: Buffer[] = [];
-  const proc = await vm.activity.exec({ bin: 'cat', argv: ['cat'], stdin: true }, { stdout: async (c) => void out.push(Buffer.from(c)), stderr: async () => {} });
+  const proc = await vm.activity.exec(
+    { bin: 'cat', argv: ['cat'], stdin: true },
+    { stdout: async (c) => void out.push(Buffer.from(c)), stderr: async () => {} },
+  );
   await proc.writeStdin(Buffer.from('line one\n'));
   await proc.writeStdin(Buffer.from('line two\n'));
   await proc.closeStdin();
@@ -131,7 +153,10 @@ test('stdin is delivered and closed', async () => {
 test('pids are unique and never reused', async () => {
   const pids = new Set<number>();
   for (let i = 0; i < 5; i++) {
-    const p = await vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} });
+    const p = await vm.activity.exec(
+      { bin: 'true', argv: ['true'] },
+      { stdout: async () => {}, stderr: async () => {} },
+    );
     assert.ok(!pids.has(p.pid));
     pids.add(p.pid);
     await p.exit;
@@ -158,9 +183,16 @@ test('many commands in a row leak no fds, memory or processes (host and guest)',
   for (let i = 0; i < 300; i++) assert.equal((await run(vm.activity, ['true'])).code, 0);
   assert.ok(fds() <= hostBefore + 2, `host fds ${hostBefore} -> ${fds()}`);
   const guestAfter = await guestState();
-  assert.equal(guestAfter.counts, guestBefore.counts, `guest process count and init fds changed.\nbefore:\n${guestBefore.detail}\nafter:\n${guestAfter.detail}`);
+  assert.equal(
+    guestAfter.counts,
+    guestBefore.counts,
+    `guest process count and init fds changed.\nbefore:\n${guestBefore.detail}\nafter:\n${guestAfter.detail}`,
+  );
   global.gc?.();
-  assert.ok(process.memoryUsage().heapUsed < heapBefore + 32 * 1024 * 1024, 'heap did not grow by 32 MiB over 300 commands');
+  assert.ok(
+    process.memoryUsage().heapUsed < heapBefore + 32 * 1024 * 1024,
+    'heap did not grow by 32 MiB over 300 commands',
+  );
 });
 
 test('processes run as the image User', async () => {

@@ -8,7 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { Activity } from '../../src/activity.js';
 import { gvmiTrailer } from '../../src/image/gvmi-writer.js';
 import { silentLogger } from '../../src/log.js';
-import { bootTestVm, deployTo, longWorkdir, removeTestDir, sh, testImage, waitNoneAlive, liveVmProcesses } from '../helpers/vm.js';
+import {
+  bootTestVm,
+  deployTo,
+  longWorkdir,
+  removeTestDir,
+  sh,
+  testImage,
+  waitNoneAlive,
+  liveVmProcesses,
+} from '../helpers/vm.js';
 import { runCli } from '../helpers/cli.js';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
 
@@ -16,7 +25,10 @@ test('a corrupted image (valid trailer, garbage squashfs) gives a clear boot err
   const { workdir, base } = await longWorkdir();
   try {
     const img = path.join(base, 'corrupt.gvmi');
-    await fs.writeFile(img, Buffer.concat([Buffer.from('hsqs'), randomBytes(256 * 1024 - 4), gvmiTrailer({ Cmd: ['/bin/sh'] })]));
+    await fs.writeFile(
+      img,
+      Buffer.concat([Buffer.from('hsqs'), randomBytes(256 * 1024 - 4), gvmiTrailer({ Cmd: ['/bin/sh'] })]),
+    );
     const d = await deployTo(workdir, img);
     const started = Date.now();
     await assert.rejects(Activity.boot({ deployment: d, workdir, log: silentLogger() }), (err: Error) => {
@@ -34,12 +46,17 @@ test('a corrupted image (valid trailer, garbage squashfs) gives a clear boot err
 test('QEMU killed mid-command: the command ends with an error, nothing hangs, nothing is left', async () => {
   const vm = await bootTestVm();
   try {
-    const proc = await vm.activity.exec({ bin: 'sleep', argv: ['sleep', '1000'] }, { stdout: async () => {}, stderr: async () => {} });
+    const proc = await vm.activity.exec(
+      { bin: 'sleep', argv: ['sleep', '1000'] },
+      { stdout: async () => {}, stderr: async () => {} },
+    );
     const qemu = liveVmProcesses(vm.workdir).find((l) => l.includes('qemu-system'));
     assert.ok(qemu, 'QEMU is running');
     process.kill(Number(qemu.split(':')[0]), 'SIGKILL');
     await assert.rejects(proc.exit, /./);
-    await assert.rejects(vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} }));
+    await assert.rejects(
+      vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} }),
+    );
     assert.deepEqual(await waitNoneAlive(vm.workdir, 5000), [], 'virtiofsd stopped after QEMU died');
   } finally {
     await vm.dispose();
@@ -53,10 +70,13 @@ test('`test` self-check prints {} and exits 0 here', async () => {
   assert.match(r.stderr, /accelerator: (tcg|kvm)/);
 });
 
-test('`run` with no live start boots an ephemeral VM; exit code is the process\'s; 127 for a missing binary', async () => {
+test("`run` with no live start boots an ephemeral VM; exit code is the process's; 127 for a missing binary", async () => {
   const img = testImage();
   const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-cwd-'));
-  const ok = await runCli(['--task-package', img, 'run', '--', '/bin/sh', '-c', 'echo from-vm; cat /etc/test-image >/dev/null; exit 5'], { cwd });
+  const ok = await runCli(
+    ['--task-package', img, 'run', '--', '/bin/sh', '-c', 'echo from-vm; cat /etc/test-image >/dev/null; exit 5'],
+    { cwd },
+  );
   assert.equal(ok.code, 5, ok.stderr);
   assert.equal(ok.stdout, 'from-vm\n');
   // Regression: without --workdir the ephemeral VM's deployment went into the current folder.
@@ -75,7 +95,9 @@ test('`run` attaches to a live start through the control socket', async () => {
   try {
     await client.hello();
     await client.run('/bin/sh', ['-c', 'echo shared-state > /root/s']);
-    const r = await runCli(['--workdir', workdir, 'run', '--', '/bin/sh', '-c', 'cat /root/s; echo err >&2; exit 4'], { cwd: workdir });
+    const r = await runCli(['--workdir', workdir, 'run', '--', '/bin/sh', '-c', 'cat /root/s; echo err >&2; exit 4'], {
+      cwd: workdir,
+    });
     assert.equal(r.code, 4, r.stderr);
     assert.equal(r.stdout, 'shared-state\n');
     assert.equal(r.stderr, 'err\n');
@@ -92,7 +114,10 @@ test('operator mode state: status over the shutdown path leaves no sockets', asy
   assert.equal((await sh(vm.activity, 'echo hi')).stdout.toString(), 'hi\n');
   await vm.activity.shutdown();
   const run = await fs.readdir(path.join(vm.workdir, 'run')).catch(() => []);
-  assert.deepEqual(run.filter((f) => f.endsWith('.sock')), []);
+  assert.deepEqual(
+    run.filter((f) => f.endsWith('.sock')),
+    [],
+  );
   await vm.dispose();
 });
 
@@ -103,9 +128,13 @@ test('virtiofsd dying mid-command: the command ends with an error naming it, not
       { bin: '/bin/sh', argv: ['/bin/sh', '-c', 'while true; do ls /golem/input > /dev/null; sleep 0.1; done'] },
       { stdout: async () => {}, stderr: async () => {} },
     );
-    for (const l of liveVmProcesses(vm.workdir).filter((x) => x.includes('virtiofsd'))) process.kill(Number(l.split(':')[0]), 'SIGKILL');
+    for (const l of liveVmProcesses(vm.workdir).filter((x) => x.includes('virtiofsd')))
+      process.kill(Number(l.split(':')[0]), 'SIGKILL');
     await assert.rejects(proc.exit, /virtiofsd-\d .*while the VM ran, so the VM was stopped/);
-    await assert.rejects(vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} }), /stopped/);
+    await assert.rejects(
+      vm.activity.exec({ bin: 'true', argv: ['true'] }, { stdout: async () => {}, stderr: async () => {} }),
+      /stopped/,
+    );
     assert.deepEqual(await waitNoneAlive(vm.workdir, 5000), []);
   } finally {
     await vm.dispose();

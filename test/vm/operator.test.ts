@@ -6,7 +6,14 @@ import fs from 'node:fs/promises';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
-import { assertOrderlyShutdown, deployTo, longWorkdir, removeTestDir, testImage, waitNoneAlive } from '../helpers/vm.js';
+import {
+  assertOrderlyShutdown,
+  deployTo,
+  longWorkdir,
+  removeTestDir,
+  testImage,
+  waitNoneAlive,
+} from '../helpers/vm.js';
 
 interface Terminal {
   workdir: string;
@@ -58,7 +65,9 @@ test('start on a terminal: prints how to run commands, serves run, Ctrl-C stops 
     await t.waitFor('Press Ctrl-C', 90_000);
     assert.match(t.screen(), /VM ready \(accelerator: (tcg|kvm)\)/);
     assert.match(t.screen(), /run -- /);
-    const r = await runCli(['--workdir', workdir, 'run', '--', '/bin/sh', '-c', 'echo via-control; exit 9'], { cwd: workdir });
+    const r = await runCli(['--workdir', workdir, 'run', '--', '/bin/sh', '-c', 'echo via-control; exit 9'], {
+      cwd: workdir,
+    });
     assert.equal(r.code, 9, r.stderr);
     assert.equal(r.stdout, 'via-control\n');
     child.stdin.write('\x03'); // Ctrl-C on the terminal
@@ -83,7 +92,14 @@ test('start on a terminal: Ctrl-C during the boot cancels it and leaves nothing 
   try {
     const deadline = Date.now() + 30_000;
     // QEMU is up once its log exists: the boot is under way.
-    while (Date.now() < deadline && !(await fs.stat(`${workdir}/logs/qemu.log`).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    while (
+      Date.now() < deadline &&
+      !(await fs.stat(`${workdir}/logs/qemu.log`).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 20));
     child.stdin.write('\x03');
     assert.equal(await t.exited, 130, t.screen());
     assert.match(t.screen(), /Boot cancelled; nothing is left running/);
@@ -102,10 +118,17 @@ test('start on a terminal: a hangup (the terminal closed) still cleans up: no so
     assert.match(t.screen(), /VM ready/);
     child.kill('SIGKILL'); // script(1) gone: the pty's master closes and the kernel hangs the terminal up
     assert.deepEqual(await waitNoneAlive(workdir, 15_000), []);
-    const gone = async (): Promise<boolean> => fs.stat(`${workdir}/control.sock`).then(() => false, () => true);
+    const gone = async (): Promise<boolean> =>
+      fs.stat(`${workdir}/control.sock`).then(
+        () => false,
+        () => true,
+      );
     for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await gone(), 'control.sock removed');
-    assert.match(await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8'), /terminal hung up: stopping the VM[\s\S]*activity stopped/);
+    assert.match(
+      await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8'),
+      /terminal hung up: stopping the VM[\s\S]*activity stopped/,
+    );
   } finally {
     await t.dispose();
   }

@@ -20,12 +20,15 @@ interface Pattern {
   go(vm: TestVm): Promise<string[]>;
 }
 
-const exitProblems = (r: RunResult): string[] => (r.code === 0 ? [] : [`exit code ${r.code}: ${r.stderr.toString().slice(0, 200)}`]);
+const exitProblems = (r: RunResult): string[] =>
+  r.code === 0 ? [] : [`exit code ${r.code}: ${r.stderr.toString().slice(0, 200)}`];
 
 const chatter = (spec: ChatterSpec, viaCat = false): Pattern => ({
   name: `chatter -p ${spec.procs} -n ${spec.lines}${spec.stderr ? ' -e' : ''}${viaCat ? ' | cat' : ''}`,
   async go(vm) {
-    const r = viaCat ? await sh(vm.activity, `${chatterArgv(spec).join(' ')} | cat`) : await run(vm.activity, chatterArgv(spec));
+    const r = viaCat
+      ? await sh(vm.activity, `${chatterArgv(spec).join(' ')} | cat`)
+      : await run(vm.activity, chatterArgv(spec));
     return [...exitProblems(r), ...verifyChatter(r.stdout, r.stderr, spec)];
   },
 });
@@ -38,7 +41,10 @@ const patterns: Pattern[] = [
     async go(vm) {
       const r = await sh(vm.activity, 'yes flood | head -c 20000000');
       const want = Buffer.from('flood\n'.repeat(Math.ceil(20_000_000 / 6)).slice(0, 20_000_000));
-      return [...exitProblems(r), ...(r.stdout.equals(want) ? [] : [`stdout: ${r.stdout.length} bytes, not the 20000000 expected`])];
+      return [
+        ...exitProblems(r),
+        ...(r.stdout.equals(want) ? [] : [`stdout: ${r.stdout.length} bytes, not the 20000000 expected`]),
+      ];
     },
   },
   chatter({ procs: 2, lines: 10_000, stderr: true }, true),
@@ -48,7 +54,12 @@ const patterns: Pattern[] = [
       const a: ChatterSpec = { procs: 2, lines: 5000, stderr: true };
       const b: ChatterSpec = { procs: 1, lines: 8000, stderr: false };
       const [ra, rb] = await Promise.all([run(vm.activity, chatterArgv(a)), run(vm.activity, chatterArgv(b))]);
-      return [...exitProblems(ra), ...verifyChatter(ra.stdout, ra.stderr, a), ...exitProblems(rb), ...verifyChatter(rb.stdout, rb.stderr, b)];
+      return [
+        ...exitProblems(ra),
+        ...verifyChatter(ra.stdout, ra.stderr, a),
+        ...exitProblems(rb),
+        ...verifyChatter(rb.stdout, rb.stderr, b),
+      ];
     },
   },
   {
@@ -56,7 +67,10 @@ const patterns: Pattern[] = [
     async go(vm) {
       const r = await run(vm.activity, ['seq', '1', '200000']);
       const want = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join('');
-      return [...exitProblems(r), ...(r.stdout.toString() === want ? [] : [`stdout: ${r.stdout.length} bytes, not ${want.length}`])];
+      return [
+        ...exitProblems(r),
+        ...(r.stdout.toString() === want ? [] : [`stdout: ${r.stdout.length} bytes, not ${want.length}`]),
+      ];
     },
   },
 ];

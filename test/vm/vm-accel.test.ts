@@ -30,16 +30,25 @@ describe('accelerator probe', { timeout: 60_000 }, () => {
     assert.ok(Date.now() - t0 < 6000);
   });
 
-  it('the guest kernel passes the boot probe under TCG', { skip: !haveKernel && 'guest kernel not built' }, async () => {
-    const r = await bootProbe({ kernelPath: realKernel, accel: 'tcg', timeoutMs: 30_000 });
-    assert.deepEqual(r, { ok: true });
-  });
+  it(
+    'the guest kernel passes the boot probe under TCG',
+    { skip: !haveKernel && 'guest kernel not built' },
+    async () => {
+      const r = await bootProbe({ kernelPath: realKernel, accel: 'tcg', timeoutMs: 30_000 });
+      assert.deepEqual(r, { ok: true });
+    },
+  );
 
   it('on this machine: auto gives KVM only if every check passes, else TCG with a warning; kvm fails clearly', async () => {
     const kernel = haveKernel ? realKernel : path.join(tmp, 'garbage');
     const dev = await checkKvmDevice();
     const pvm = await checkNotPvm();
-    const d = await probeAccel('auto', { kernelPath: kernel, cacheDir: tmp, log: silentLogger(), bootTimeoutMs: 10_000 });
+    const d = await probeAccel('auto', {
+      kernelPath: kernel,
+      cacheDir: tmp,
+      log: silentLogger(),
+      bootTimeoutMs: 10_000,
+    });
     if (!dev.ok || !pvm.ok) {
       assert.equal(d.accel, 'tcg');
       assert.match(d.warning ?? '', /KVM is not usable/);

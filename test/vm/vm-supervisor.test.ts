@@ -26,10 +26,13 @@ async function pgrp(pid: number | 'self'): Promise<number> {
 
 describe('supervisor', () => {
   it('runs the program in place under setpriv, in our process group, logging to a file', async () => {
-    const c = spawnSupervised({ name: 'echo-sleep', file: '/bin/sh', args: ['-c', 'echo hello; echo oops >&2; exec sleep 100'], logDir: tmp }, silentLogger());
+    const c = spawnSupervised(
+      { name: 'echo-sleep', file: '/bin/sh', args: ['-c', 'echo hello; echo oops >&2; exec sleep 100'], logDir: tmp },
+      silentLogger(),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const cmd = (await fs.readFile(`/proc/${c.pid}/cmdline`, 'utf8')).split('\0');
-    assert.deepEqual(cmd.slice(0, 2), ['sleep', '100'], 'setpriv exec\'d the program with the same pid');
+    assert.deepEqual(cmd.slice(0, 2), ['sleep', '100'], "setpriv exec'd the program with the same pid");
     assert.equal(await pgrp(c.pid), await pgrp('self'), 'same process group as ours');
     const status = await fs.readFile(`/proc/${c.pid}/status`, 'utf8');
     assert.ok(c.running());
@@ -42,7 +45,10 @@ describe('supervisor', () => {
   });
 
   it('SIGKILLs a child that ignores SIGTERM', async () => {
-    const c = spawnSupervised({ name: 'stubborn', file: '/bin/sh', args: ['-c', 'trap "" TERM; exec sleep 100'], logDir: tmp }, silentLogger());
+    const c = spawnSupervised(
+      { name: 'stubborn', file: '/bin/sh', args: ['-c', 'trap "" TERM; exec sleep 100'], logDir: tmp },
+      silentLogger(),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
     const end = await c.terminate(300);
@@ -71,7 +77,9 @@ setInterval(() => {}, 1000);
 `,
     );
     const parent = execa('node', [script], { reject: false, buffer: false });
-    const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+    const line = await new Promise<string>((resolve) =>
+      parent.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    );
     const { pid } = JSON.parse(line) as { pid: number };
     assert.ok(pidAlive(pid));
     parent.kill('SIGKILL');
@@ -98,7 +106,10 @@ describe('createExt4Disk', () => {
   });
 
   it('rejects sizes ext4 cannot hold and names the file', async () => {
-    await assert.rejects(createExt4Disk(path.join(tmp, 'small.img'), 1024), (e: DiskError) => e.code === 'DISK_BAD_SIZE' && e.message.includes('small.img'));
+    await assert.rejects(
+      createExt4Disk(path.join(tmp, 'small.img'), 1024),
+      (e: DiskError) => e.code === 'DISK_BAD_SIZE' && e.message.includes('small.img'),
+    );
   });
 
   it('reports a tool failure with what it said', async () => {
@@ -106,7 +117,9 @@ describe('createExt4Disk', () => {
     await fs.mkdir(dir);
     await assert.rejects(
       createExt4Disk(dir, 8 * 1024 * 1024),
-      (e: DiskError) => e.code === 'DISK_CREATE_FAILED' && /^cannot create .*a-directory\.img: qemu-img exited with code 1: /.test(e.message),
+      (e: DiskError) =>
+        e.code === 'DISK_CREATE_FAILED' &&
+        /^cannot create .*a-directory\.img: qemu-img exited with code 1: /.test(e.message),
     );
   });
 });

@@ -24,7 +24,14 @@ for (const transport of ['virtiofs', '9p'] as const) {
     let output: string;
     before(async () => {
       vm = await bootTestVm({
-        globals: ['--mem-gib', '0.5', '--storage-gib', '1', '--volume-override', '{"/golem/input/nested/deeper":{"host":{}}}'],
+        globals: [
+          '--mem-gib',
+          '0.5',
+          '--storage-gib',
+          '1',
+          '--volume-override',
+          '{"/golem/input/nested/deeper":{"host":{}}}',
+        ],
         boot: { volumes: transport },
       });
       assert.equal(vm.activity.transport, transport, `transport used: ${vm.activity.transport}`);
@@ -40,13 +47,19 @@ for (const transport of ['virtiofs', '9p'] as const) {
       await fs.mkdir(path.join(input, 'dir', 'sub'), { recursive: true });
       await fs.writeFile(path.join(input, 'dir', 'sub', 'f.txt'), 'nested\n');
       await fs.symlink('dir/sub/f.txt', path.join(input, 'link'));
-      const r = await sh(vm.activity, 'cd /golem/input && sha256sum big.bin && cat "name with spaces ünïcødé ✓.txt" dir/sub/f.txt link && readlink link');
+      const r = await sh(
+        vm.activity,
+        'cd /golem/input && sha256sum big.bin && cat "name with spaces ünïcødé ✓.txt" dir/sub/f.txt link && readlink link',
+      );
       assert.equal(r.code, 0, r.stderr.toString());
       assert.equal(r.stdout.toString(), `${sha(big)}  big.bin\nodd name\nnested\nnested\ndir/sub/f.txt\n`);
     });
 
     test('guest → host: files are on the host right after the exit event', async () => {
-      const r = await sh(vm.activity, 'cd /golem/output && head -c 10485760 /dev/urandom > data.bin && sha256sum data.bin > data.sha && mkdir -p a/b && echo deep > a/b/c.txt && echo ü > "ü ✓.txt" && ln -s a/b/c.txt l');
+      const r = await sh(
+        vm.activity,
+        'cd /golem/output && head -c 10485760 /dev/urandom > data.bin && sha256sum data.bin > data.sha && mkdir -p a/b && echo deep > a/b/c.txt && echo ü > "ü ✓.txt" && ln -s a/b/c.txt l',
+      );
       assert.equal(r.code, 0, r.stderr.toString());
       const data = await fs.readFile(path.join(output, 'data.bin'));
       assert.equal(`${sha(data)}  data.bin\n`, await fs.readFile(path.join(output, 'data.sha'), 'utf8'));
@@ -65,9 +78,19 @@ for (const transport of ['virtiofs', '9p'] as const) {
       const secretDir = await fs.mkdtemp(path.join(path.dirname(vm.workdir), 'secret-'));
       await fs.writeFile(path.join(secretDir, 'secret.txt'), 'host secret\n');
       await fs.symlink(secretDir, path.join(input, 'escape'));
-      const r = await sh(vm.activity, 'cat /golem/input/escape/secret.txt; ln -s /etc /golem/output/etc-link; echo pwned > /golem/output/etc-link/owned-by-guest; cat /golem/input/../../../../secret.txt; echo done');
+      const r = await sh(
+        vm.activity,
+        'cat /golem/input/escape/secret.txt; ln -s /etc /golem/output/etc-link; echo pwned > /golem/output/etc-link/owned-by-guest; cat /golem/input/../../../../secret.txt; echo done',
+      );
       assert.ok(!r.stdout.toString().includes('host secret'), 'host file outside the volume was read');
-      assert.equal(await fs.stat('/etc/owned-by-guest').then(() => true, () => false), false, 'guest wrote into the host /etc');
+      assert.equal(
+        await fs.stat('/etc/owned-by-guest').then(
+          () => true,
+          () => false,
+        ),
+        false,
+        'guest wrote into the host /etc',
+      );
       assert.equal(await fs.readlink(path.join(output, 'etc-link')), '/etc', 'the symlink is only a link on the host');
       await fs.rm(secretDir, { recursive: true, force: true });
     });
@@ -83,7 +106,11 @@ describe('storage', () => {
       const full = await sh(vm.activity, 'dd if=/dev/zero of=/root/more bs=1M count=256 2>&1');
       assert.notEqual(full.code, 0);
       assert.match(full.stdout.toString() + full.stderr.toString(), /No space left on device/);
-      assert.equal((await sh(vm.activity, 'rm /root/more && echo alive')).stdout.toString(), 'alive\n', 'the VM survives a full disk');
+      assert.equal(
+        (await sh(vm.activity, 'rm /root/more && echo alive')).stdout.toString(),
+        'alive\n',
+        'the VM survives a full disk',
+      );
     } finally {
       await vm.dispose();
     }
@@ -91,12 +118,21 @@ describe('storage', () => {
 
   test('ram and storage mounts have the requested sizes; ram on / puts the root on tmpfs', async () => {
     const vm = await bootTestVm({
-      globals: ['--mem-gib', '0.5', '--volume-override', '{"/scratch":{"ram":{"size":"64 MiB"}},"/data":{"storage":{"size":"256 MiB","errors":"remount-ro"}},"/":{"ram":{"size":"128 MiB"}}}'],
+      globals: [
+        '--mem-gib',
+        '0.5',
+        '--volume-override',
+        '{"/scratch":{"ram":{"size":"64 MiB"}},"/data":{"storage":{"size":"256 MiB","errors":"remount-ro"}},"/":{"ram":{"size":"128 MiB"}}}',
+      ],
     });
     try {
       const r = await sh(vm.activity, 'df -k /scratch /data / | tail -n +2');
       assert.equal(r.code, 0, r.stderr.toString());
-      const rows = r.stdout.toString().trim().split('\n').map((l) => l.split(/\s+/));
+      const rows = r.stdout
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/));
       const kb = (mount: string): number => Number(rows.find((x) => x[5] === mount)?.[1]);
       assert.equal(kb('/scratch'), 64 * 1024);
       assert.ok(kb('/data') > 200 * 1024 && kb('/data') <= 256 * 1024, `storage size ${kb('/data')} KiB`);

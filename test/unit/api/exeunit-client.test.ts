@@ -83,7 +83,11 @@ describe('exeunit-wire decoder', () => {
       },
       'KillProcess{}, id 4': { id: 4, kind: 'kill' },
       'Shutdown{}, id 5': { id: 5, kind: 'shutdown' },
-      'Error{code:INTERNAL, message:"x"}, id 5': { id: 5, kind: 'error', error: { code: 0, message: 'x', context: {} } },
+      'Error{code:INTERNAL, message:"x"}, id 5': {
+        id: 5,
+        kind: 'error',
+        error: { code: 0, message: 'x', context: {} },
+      },
       'event RuntimeStatus{counter{name:"golem.usage.custom", value:1.5}}': {
         event: true,
         kind: 'counter',
@@ -104,7 +108,13 @@ describe('exeunit-wire decoder', () => {
   it('accepts default values written explicitly', () => {
     const got = decodeResponse(fromHex('08001000a20106080110001800'));
     assert.equal(got.kind, 'status');
-    assert.deepEqual(got.status, { pid: 1, running: false, returnCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
+    assert.deepEqual(got.status, {
+      pid: 1,
+      running: false,
+      returnCode: 0,
+      stdout: Buffer.alloc(0),
+      stderr: Buffer.alloc(0),
+    });
   });
 
   it('rejects a response without a command, and broken fields', () => {
@@ -142,7 +152,10 @@ describe('ExeUnitClient against the real service loop (host-exec fixture)', () =
     const c = open(process.env, ['--workdir', tmp, '--mem-gib', '0.5', '--unknown-option', 'x']);
     assert.equal(await c.hello(), '0.1.0');
     const echo = await c.run('/bin/echo', ['hi']);
-    assert.deepEqual([echo.code, echo.stdout.toString(), echo.stderr.toString(), echo.pid, echo.replyPid], [0, 'hi\n', '', 1, 1]);
+    assert.deepEqual(
+      [echo.code, echo.stdout.toString(), echo.stderr.toString(), echo.pid, echo.replyPid],
+      [0, 'hi\n', '', 1, 1],
+    );
     const sh = await c.run('/bin/sh', ['-c', 'echo out; echo err >&2; exit 3']);
     assert.deepEqual([sh.code, sh.stdout.toString(), sh.stderr.toString(), sh.pid], [3, 'out\n', 'err\n', 2]);
     const big = await c.run('/bin/sh', ['-c', 'head -c 3000000 /dev/zero; printf END']);
@@ -197,7 +210,11 @@ describe('ExeUnitClient against the real service loop (host-exec fixture)', () =
   it('treats a response without a command as fatal, like the ExeUnit', async () => {
     const c = ExeUnitClient.spawn({
       workdir: tmp,
-      command: [process.execPath, '-e', "process.stdout.write(Buffer.from('020801', 'hex')); setTimeout(() => {}, 10000)"],
+      command: [
+        process.execPath,
+        '-e',
+        "process.stdout.write(Buffer.from('020801', 'hex')); setTimeout(() => {}, 10000)",
+      ],
     });
     clients.push(c);
     await assert.rejects(c.hello(), /runtime wrote an invalid frame: response without a command/);

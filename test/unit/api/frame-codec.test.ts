@@ -112,7 +112,7 @@ describe('FrameBuffer', () => {
       const rand = prng(seed);
       const buffer = new FrameBuffer();
       const got: string[] = [];
-      for (let off = 0; off < stream.length; ) {
+      for (let off = 0; off < stream.length;) {
         const n = 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : 4096));
         buffer.append(stream.subarray(off, off + n));
         off += n;
@@ -177,7 +177,10 @@ describe('FrameBuffer', () => {
     buffer.append(fromHex('05'));
     const first = captureError(() => buffer.tryRead());
     buffer.append(fromHex('0100'));
-    assert.equal(captureError(() => buffer.tryRead()), first);
+    assert.equal(
+      captureError(() => buffer.tryRead()),
+      first,
+    );
     assert.equal(buffer.pending, 0);
   });
 });
@@ -269,7 +272,10 @@ describe('FrameWriter', () => {
     let drains = 0;
     stream.on('drain', () => drains++);
     await Promise.all(bodies.map((b) => writer.write(fromHex(b))));
-    assert.deepEqual(written.map((c) => c.toString('hex')), vectors.map((v) => toHex(v.frame)));
+    assert.deepEqual(
+      written.map((c) => c.toString('hex')),
+      vectors.map((v) => toHex(v.frame)),
+    );
     assert.ok(drains >= bodies.length - 1, `only ${drains} drains`);
   });
 

@@ -63,7 +63,10 @@ describe('runtime.proto against frames.txt', () => {
     const run = decodeRequest(body(vector('RunProcess{bin:"/bin/echo"')));
     assert.equal(run.id, 3n);
     assert.equal(run.command.case, 'run');
-    assert.deepEqual([run.command.value.bin, run.command.value.args, run.command.value.workDir], ['/bin/echo', ['echo', 'hi'], '']);
+    assert.deepEqual(
+      [run.command.value.bin, run.command.value.args, run.command.value.workDir],
+      ['/bin/echo', ['echo', 'hi'], ''],
+    );
     assert.equal(run.command.value.stdout, undefined);
 
     const kill = decodeRequest(body(vector('KillProcess{pid:1, signal:15}')));
@@ -86,7 +89,10 @@ describe('runtime.proto against frames.txt', () => {
     const lost = fromBinary(ResponseSchema, body(vector('event ProcessStatus{pid:7')));
     assert.equal(lost.event, true);
     assert.equal(lost.command.case, 'status');
-    assert.deepEqual([lost.command.value.pid, lost.command.value.running, lost.command.value.returnCode], [7n, false, -1]);
+    assert.deepEqual(
+      [lost.command.value.pid, lost.command.value.running, lost.command.value.returnCode],
+      [7n, false, -1],
+    );
 
     const counter = fromBinary(ResponseSchema, body(vector('event RuntimeStatus')));
     assert.equal(counter.command.case, 'rtStatus');
@@ -135,8 +141,14 @@ describe('response builders', () => {
 
   it('splits large output deltas', () => {
     const chunk = new Uint8Array(10);
-    assert.deepEqual(splitChunk(chunk, 4).map((c) => c.length), [4, 4, 2]);
-    assert.deepEqual(splitChunk(chunk, 10).map((c) => c.length), [10]);
+    assert.deepEqual(
+      splitChunk(chunk, 4).map((c) => c.length),
+      [4, 4, 2],
+    );
+    assert.deepEqual(
+      splitChunk(chunk, 10).map((c) => c.length),
+      [10],
+    );
   });
 });
 

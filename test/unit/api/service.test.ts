@@ -6,7 +6,12 @@ import { pino } from 'pino';
 import type { ActivityApi } from '../../../src/activity-api.js';
 import { RuntimeError } from '../../../src/errors.js';
 import { FrameBuffer, encodeFrame, encodeVarint } from '../../../src/api/frame-codec.js';
-import { RequestSchema, ResponseSchema, Response_ErrorCode, type Response } from '../../../src/api/generated/runtime_pb.js';
+import {
+  RequestSchema,
+  ResponseSchema,
+  Response_ErrorCode,
+  type Response,
+} from '../../../src/api/generated/runtime_pb.js';
 import { SERVICE_EXIT, runService, type ServiceOptions } from '../../../src/api/service.js';
 import { FakeActivity } from '../../helpers/fake-activity.js';
 import { fromHex, loadFrameVectors, toHex } from '../../helpers/runtime-api-vectors.js';
@@ -93,11 +98,16 @@ describe('service: Hello', () => {
     let boots = 0;
     const activity = new FakeActivity({ '/bin/true': async () => ({ code: 0, signal: null }) });
     const h = harness(async () => {
-      if (boots++ === 0) throw new RuntimeError('VM_START', 'VM failed to start', { cause: new Error('QEMU exited with code 1') });
+      if (boots++ === 0)
+        throw new RuntimeError('VM_START', 'VM failed to start', { cause: new Error('QEMU exited with code 1') });
       return activity;
     });
     h.send(hello);
-    assert.deepEqual(errorOf(await h.next()), { id: 2n, code: Response_ErrorCode.INTERNAL, message: 'VM failed to start: QEMU exited with code 1' });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 2n,
+      code: Response_ErrorCode.INTERNAL,
+      message: 'VM failed to start: QEMU exited with code 1',
+    });
     h.send(run(3n, '/bin/true'));
     assert.deepEqual(errorOf(await h.next()), {
       id: 3n,
@@ -200,7 +210,9 @@ describe('service: RunProcess', () => {
     activity.exec = async (spec) => {
       if (spec.bin === '/bad') throw new RuntimeError('GUEST_BAD_ARGUMENT', 'argv too long', { reply: 'bad-request' });
       if (spec.bin === '/boom') throw new Error('boom');
-      throw new RuntimeError('GUEST_REQUEST_FAILED', `cannot start ${spec.bin}: No such file or directory (ENOENT)`, { reply: 'not-found' });
+      throw new RuntimeError('GUEST_REQUEST_FAILED', `cannot start ${spec.bin}: No such file or directory (ENOENT)`, {
+        reply: 'not-found',
+      });
     };
     const h = harness(activity);
     h.send(hello);
@@ -211,13 +223,24 @@ describe('service: RunProcess', () => {
       code: Response_ErrorCode.NOT_FOUND,
       message: 'cannot start /nope: No such file or directory (ENOENT)',
     });
-    assert.deepEqual(h.responses[1]!.command.value, { ...h.responses[1]!.command.value, context: { code: 'GUEST_REQUEST_FAILED' } });
+    assert.deepEqual(h.responses[1]!.command.value, {
+      ...h.responses[1]!.command.value,
+      context: { code: 'GUEST_REQUEST_FAILED' },
+    });
     h.send(run(4n, '/bad'));
-    assert.deepEqual(errorOf(await h.next()), { id: 4n, code: Response_ErrorCode.BAD_REQUEST, message: 'argv too long' });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 4n,
+      code: Response_ErrorCode.BAD_REQUEST,
+      message: 'argv too long',
+    });
     h.send(run(5n, '/boom'));
     assert.deepEqual(errorOf(await h.next()), { id: 5n, code: Response_ErrorCode.INTERNAL, message: 'boom' });
     h.send({ id: 6n, command: { case: 'run', value: { bin: '', args: [] } } });
-    assert.deepEqual(errorOf(await h.next()), { id: 6n, code: Response_ErrorCode.BAD_REQUEST, message: 'RunProcess has an empty bin' });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 6n,
+      code: Response_ErrorCode.BAD_REQUEST,
+      message: 'RunProcess has an empty bin',
+    });
     h.input.end();
     await h.exit;
   });
@@ -248,7 +271,12 @@ describe('service: RunProcess', () => {
     const events = (await h.take(5)).slice(1);
     assert.deepEqual(
       events.map((e) => (e.command.case === 'status' ? [e.command.value.running, e.command.value.stdout.length] : [])),
-      [[true, 1048576], [true, 1048576], [true, 524288], [false, 0]],
+      [
+        [true, 1048576],
+        [true, 1048576],
+        [true, 524288],
+        [false, 0],
+      ],
     );
     h.input.end();
     await h.exit;
@@ -271,7 +299,11 @@ describe('service: KillProcess, CreateNetwork, bad requests', () => {
     assert.deepEqual([killed!.id, killed!.command.case], [4n, 'kill']);
     assert.equal(exit!.command.case === 'status' && exit!.command.value.returnCode, 143);
     h.send({ id: 5n, command: { case: 'kill', value: { pid: 1n, signal: 9 } } });
-    assert.deepEqual(errorOf(await h.next()), { id: 5n, code: Response_ErrorCode.NOT_FOUND, message: 'no running process with pid 1' });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 5n,
+      code: Response_ErrorCode.NOT_FOUND,
+      message: 'no running process with pid 1',
+    });
     assert.deepEqual(activity.calls, ['exec /bin/sleep', 'kill 1 15', 'kill 1 9']);
     h.input.end();
     await h.exit;
@@ -306,7 +338,12 @@ describe('service: KillProcess, CreateNetwork, bad requests', () => {
 
   it('answers an undecodable frame with an error for id 0 and keeps serving', async () => {
     const h = harness(new FakeActivity());
-    h.input.write(Buffer.concat([encodeFrame(fromHex('0a05616263')), encodeFrame(toBinary(RequestSchema, create(RequestSchema, hello)))]));
+    h.input.write(
+      Buffer.concat([
+        encodeFrame(fromHex('0a05616263')),
+        encodeFrame(toBinary(RequestSchema, create(RequestSchema, hello))),
+      ]),
+    );
     const [bad, ok] = await h.take(2);
     assert.deepEqual(errorOf(bad!), {
       id: 0n,
@@ -381,7 +418,11 @@ describe('service: Shutdown and EOF', () => {
     h.send(hello);
     await h.next();
     h.send(shutdown(5n));
-    assert.deepEqual(errorOf(await h.next()), { id: 5n, code: Response_ErrorCode.INTERNAL, message: 'QEMU did not exit' });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 5n,
+      code: Response_ErrorCode.INTERNAL,
+      message: 'QEMU did not exit',
+    });
     assert.equal(await h.exit, SERVICE_EXIT.cleanupFailed);
   });
 
@@ -419,7 +460,12 @@ describe('service: Shutdown and EOF', () => {
         cb(new Error('write EPIPE'));
       },
     });
-    const exit = runService({ input, output, boot: async (): Promise<ActivityApi> => activity, log: pino({ level: 'silent' }) });
+    const exit = runService({
+      input,
+      output,
+      boot: async (): Promise<ActivityApi> => activity,
+      log: pino({ level: 'silent' }),
+    });
     input.write(encodeFrame(toBinary(RequestSchema, create(RequestSchema, hello))));
     assert.equal(await exit, SERVICE_EXIT.streamBroken);
     assert.deepEqual(activity.calls, ['shutdown']);

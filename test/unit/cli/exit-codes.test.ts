@@ -8,7 +8,11 @@ test('start in service mode exits with the codes of the one table', () => {
     { ok: SERVICE_EXIT.ok, cleanupFailed: SERVICE_EXIT.cleanupFailed, streamBroken: SERVICE_EXIT.streamBroken },
     { ok: START_EXIT.OK, cleanupFailed: START_EXIT.CLEANUP_FAILED, streamBroken: START_EXIT.STREAM_BROKEN },
   );
-  assert.deepEqual(Object.keys(SERVICE_EXIT).sort(), ['cleanupFailed', 'ok', 'streamBroken'], 'a new service exit code goes into START_EXIT');
+  assert.deepEqual(
+    Object.keys(SERVICE_EXIT).sort(),
+    ['cleanupFailed', 'ok', 'streamBroken'],
+    'a new service exit code goes into START_EXIT',
+  );
 });
 
 test('the exit codes are those docs/errors.md documents', () => {

@@ -21,8 +21,15 @@ test('offer-template prints both keys, CPU facts and only working capabilities',
 });
 
 test('cpuinfo parsing', () => {
-  const c = parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel Xeon\nstepping\t: 7\nflags\t\t: fpu SSE2 sse2 avx\n\nprocessor\t: 1\n');
-  assert.deepEqual(c, { vendor: 'GenuineIntel', brand: 'Intel Xeon', model: 'Stepping 7 Family 6 Model 85', capabilities: ['avx', 'fpu', 'sse2'] });
+  const c = parseCpuinfo(
+    'processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel Xeon\nstepping\t: 7\nflags\t\t: fpu SSE2 sse2 avx\n\nprocessor\t: 1\n',
+  );
+  assert.deepEqual(c, {
+    vendor: 'GenuineIntel',
+    brand: 'Intel Xeon',
+    model: 'Stepping 7 Family 6 Model 85',
+    capabilities: ['avx', 'fpu', 'sse2'],
+  });
 });
 
 test('--version, --help and an unknown command', async () => {

@@ -19,7 +19,10 @@ function tmpCache(): string {
 }
 
 function jsonLines(text: string): Record<string, unknown>[] {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function commandFailed(entries: Record<string, unknown>[]): Record<string, unknown> | undefined {
@@ -35,7 +38,10 @@ test('on a terminal, a failing run prints its error as one line; the JSON log, s
   assert.equal(r.code, 3, 'exit code 3: the image is unusable (docs/errors.md)');
   const failed = commandFailed(jsonLines(fs.readFileSync(path.join(cache, 'logs', 'runtime.log'), 'utf8')));
   assert.ok(failed, 'the cache log has the failure');
-  assert.match(String((failed['err'] as { stack?: unknown } | undefined)?.stack), /ImageError: \/nope\.gvmi: cannot open/);
+  assert.match(
+    String((failed['err'] as { stack?: unknown } | undefined)?.stack),
+    /ImageError: \/nope\.gvmi: cannot open/,
+  );
   fs.rmSync(cache, { recursive: true });
 });
 
@@ -47,7 +53,10 @@ test('on a terminal, a warning logged before the error (an unknown global option
   assert.match(lines[0] ?? '', ONE_LINE);
   assert.equal(r.code, 3);
   const log = jsonLines(fs.readFileSync(path.join(cache, 'logs', 'runtime.log'), 'utf8'));
-  assert.ok(log.some((e) => e['msg'] === 'ignoring unknown global options'), 'the warning is in the cache log');
+  assert.ok(
+    log.some((e) => e['msg'] === 'ignoring unknown global options'),
+    'the warning is in the cache log',
+  );
   fs.rmSync(cache, { recursive: true });
 });
 

@@ -13,10 +13,39 @@ test('pack → read back metadata → unsquashfs lists the files', async () => {
   await fs.mkdir(path.join(root, 'etc'), { recursive: true });
   await fs.writeFile(path.join(root, 'etc', 'hello.txt'), 'hello\n');
   const out = path.join(dir, 'img.gvmi');
-  const r = await runCli(['pack', root, '-o', out, '--env', 'A=1', '--env', 'PATH=/bin', '--cmd', '/bin/sh', '--cmd', '-c', '--workdir', '/w', '--volume', '/in', '--volume', '/out', '--user', '1000:1000', '--compression', 'gzip']);
+  const r = await runCli([
+    'pack',
+    root,
+    '-o',
+    out,
+    '--env',
+    'A=1',
+    '--env',
+    'PATH=/bin',
+    '--cmd',
+    '/bin/sh',
+    '--cmd',
+    '-c',
+    '--workdir',
+    '/w',
+    '--volume',
+    '/in',
+    '--volume',
+    '/out',
+    '--user',
+    '1000:1000',
+    '--compression',
+    'gzip',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const info = await readGvmi(out);
-  assert.deepEqual(info.config, { env: ['A=1', 'PATH=/bin'], entrypoint: [], cmd: ['/bin/sh', '-c'], workingDir: '/w', user: '1000:1000' });
+  assert.deepEqual(info.config, {
+    env: ['A=1', 'PATH=/bin'],
+    entrypoint: [],
+    cmd: ['/bin/sh', '-c'],
+    workingDir: '/w',
+    user: '1000:1000',
+  });
   assert.deepEqual(info.volumes, ['/in', '/out']);
   assert.match(r.stdout, new RegExp(`sha3-224: ${await sha3File(out)}`));
   const ls = await execa('unsquashfs', ['-l', '-d', '', out]);

@@ -9,7 +9,12 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, ResponseError } from 'vscode-jsonrpc/node';
 import { connectControl, type ControlClient } from '../../../src/control/client.js';
-import { ControlClosedError, ControlError, ControlRequestError, ControlSocketError } from '../../../src/control/errors.js';
+import {
+  ControlClosedError,
+  ControlError,
+  ControlRequestError,
+  ControlSocketError,
+} from '../../../src/control/errors.js';
 import { ControlErrorCodes } from '../../../src/control/protocol.js';
 import { startControlServer, type ControlServer } from '../../../src/control/server.js';
 import { FakeActivity } from './fake-activity.js';
@@ -83,7 +88,12 @@ describe('control socket', () => {
     assert.deepEqual(status, { code: 0, signal: null });
     assert.deepEqual(events, ['out:a', 'out:b', 'out:c', 'out:d', 'err:done', 'exit']);
     assert.ok(started >= 100);
-    assert.deepEqual(activity.specs.at(-1), { bin: 'echo', argv: ['echo', 'a', 'b', 'c', 'd'], workDir: '/tmp', env: ['A=1'] });
+    assert.deepEqual(activity.specs.at(-1), {
+      bin: 'echo',
+      argv: ['echo', 'a', 'b', 'c', 'd'],
+      workDir: '/tmp',
+      env: ['A=1'],
+    });
   });
 
   it('streams large output intact (chunks over 1 MiB split) with an async consumer', async () => {
@@ -98,7 +108,10 @@ describe('control socket', () => {
     assert.equal(all.length, 20 * 64 * 1024);
     for (let i = 0; i < 20; i++) assert.equal(all[i * 64 * 1024 + 5], i);
     const sizes: number[] = [];
-    const big = await c.run({ bin: 'flood', argv: ['flood', '2', String(1024 * 1024 + 7)] }, { onStdout: (b) => void sizes.push(b.length) });
+    const big = await c.run(
+      { bin: 'flood', argv: ['flood', '2', String(1024 * 1024 + 7)] },
+      { onStdout: (b) => void sizes.push(b.length) },
+    );
     assert.equal(big.code, 0);
     assert.deepEqual(sizes, [1024 * 1024, 7, 1024 * 1024, 7]);
   });
@@ -135,7 +148,10 @@ describe('control socket', () => {
       assert.equal(err.startFailure, 'not-executable');
       return true;
     });
-    await assert.rejects(c.run({ bin: 'missing', argv: ['missing'] }), (err: unknown) => err instanceof ControlRequestError && err.startFailure === undefined);
+    await assert.rejects(
+      c.run({ bin: 'missing', argv: ['missing'] }),
+      (err: unknown) => err instanceof ControlRequestError && err.startFailure === undefined,
+    );
   });
 
   it('reports a missing binary as NotFound with the error chain', async () => {
@@ -174,7 +190,10 @@ describe('control socket', () => {
     await c.kill(pid, 'term');
     assert.deepEqual(await run, { code: 143, signal: 15 });
     assert.deepEqual(activity.kills.at(-1), [pid, 15]);
-    await assert.rejects(c.kill(pid, 9), (err: unknown) => err instanceof ControlRequestError && err.reply === 'not-found');
+    await assert.rejects(
+      c.kill(pid, 9),
+      (err: unknown) => err instanceof ControlRequestError && err.reply === 'not-found',
+    );
     await assert.rejects(c.kill(pid, 'SIGNOPE'), /unknown signal "SIGNOPE"/);
   });
 
@@ -207,7 +226,12 @@ describe('control socket', () => {
 
   it('answers status', async () => {
     const c = await client();
-    assert.deepEqual(await c.status(), { state: 'ready', accel: 'tcg', processes: activity.running(), image: 'test.gvmi' });
+    assert.deepEqual(await c.status(), {
+      state: 'ready',
+      accel: 'tcg',
+      processes: activity.running(),
+      image: 'test.gvmi',
+    });
   });
 
   it('calls onShutdownRequested after answering shutdown', async () => {
@@ -366,7 +390,12 @@ describe('control socket lifecycle', () => {
     process.chdir(deep);
     try {
       assert.ok(Buffer.byteLength(sock) > 107);
-      const server = await startControlServer({ socketPath: sock, activity: new FakeActivity(), log, onShutdownRequested: () => undefined });
+      const server = await startControlServer({
+        socketPath: sock,
+        activity: new FakeActivity(),
+        log,
+        onShutdownRequested: () => undefined,
+      });
       assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
       const c = await connectControl(sock);
       assert.equal((await c.status()).image, 'test.gvmi');
@@ -396,7 +425,10 @@ describe('control socket lifecycle', () => {
     try {
       const c = await connectControl(sock);
       const out: string[] = [];
-      assert.deepEqual(await c.run({ bin: 'x', argv: [] }, { onStdout: (b) => void out.push(b.toString()) }), { code: 3, signal: null });
+      assert.deepEqual(await c.run({ bin: 'x', argv: [] }, { onStdout: (b) => void out.push(b.toString()) }), {
+        code: 3,
+        signal: null,
+      });
       assert.deepEqual(out, ['early']);
       badFd = true;
       await assert.rejects(c.run({ bin: 'x', argv: [] }), /malformed message from start: output: field "fd"/);
@@ -412,9 +444,17 @@ describe('control socket lifecycle', () => {
     const deep = path.join(dir, 'w'.repeat(60), 'x'.repeat(60));
     fs.mkdirSync(deep, { recursive: true });
     const sock = path.join(deep, 'control.sock');
-    assert.ok(Buffer.byteLength(path.relative(process.cwd(), sock)) > 107, 'neither the absolute nor the relative path fits');
+    assert.ok(
+      Buffer.byteLength(path.relative(process.cwd(), sock)) > 107,
+      'neither the absolute nor the relative path fits',
+    );
     try {
-      const server = await startControlServer({ socketPath: sock, activity: new FakeActivity(), log, onShutdownRequested: () => undefined });
+      const server = await startControlServer({
+        socketPath: sock,
+        activity: new FakeActivity(),
+        log,
+        onShutdownRequested: () => undefined,
+      });
       assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
       const c = await connectControl(sock);
       assert.equal((await c.status()).image, 'test.gvmi');

@@ -10,7 +10,14 @@
  * Every sink call is awaited before the next one and `exit` settles after the last, as the real activity does.
  */
 import { ExecFailedError } from '../../../src/activity-errors.js';
-import type { ActivityApi, ActivityStatus, ExecSpec, ExitStatus, OutputSink, ProcessHandle } from '../../../src/activity-api.js';
+import type {
+  ActivityApi,
+  ActivityStatus,
+  ExecSpec,
+  ExitStatus,
+  OutputSink,
+  ProcessHandle,
+} from '../../../src/activity-api.js';
 import { RuntimeError } from '../../../src/errors.js';
 
 interface FakeProc {
@@ -40,7 +47,8 @@ export class FakeActivity implements ActivityApi {
         cause: new Error('no such file in PATH'),
       });
     }
-    if (spec.bin === 'noexec') throw new ExecFailedError('not-executable', 'noexec: cannot be executed (Permission denied)');
+    if (spec.bin === 'noexec')
+      throw new ExecFailedError('not-executable', 'noexec: cannot be executed (Permission denied)');
     if (spec.bin === 'bad') throw new RuntimeError('EXEC_BAD', 'bad work dir', { reply: 'bad-request' });
     if (spec.bin === 'boom') throw new Error('guest channel broken');
 
@@ -108,7 +116,10 @@ export class FakeActivity implements ActivityApi {
         break;
       }
       case 'crash':
-        setTimeout(() => proc.die(new RuntimeError('VM_DIED', 'QEMU exited with code 1', { cause: new Error('guest panic') })), 10);
+        setTimeout(
+          () => proc.die(new RuntimeError('VM_DIED', 'QEMU exited with code 1', { cause: new Error('guest panic') })),
+          10,
+        );
         break;
       case 'sleep':
         break;

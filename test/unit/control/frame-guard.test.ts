@@ -12,7 +12,10 @@ function frame(body: string, extraHeader = ''): Buffer {
 describe('FrameGuard', () => {
   const stream = Buffer.concat([
     frame('{"jsonrpc":"2.0","method":"x"}'),
-    frame('{"a":"\r\n\r\nContent-Length: 99999999\r\n\r\n"}', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n'),
+    frame(
+      '{"a":"\r\n\r\nContent-Length: 99999999\r\n\r\n"}',
+      'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n',
+    ),
     frame(''),
     frame('{}'),
   ]);
@@ -44,13 +47,19 @@ describe('FrameGuard', () => {
     g.check(frame('{}'));
     assert.throws(
       () => g.check(Buffer.from('Content-Length: 101\r\n\r\n')),
-      (err: unknown) => err instanceof ControlFrameError && err.code === 'CONTROL_FRAME_TOO_LARGE' && /101 bytes exceeds the limit of 100/.test(err.message),
+      (err: unknown) =>
+        err instanceof ControlFrameError &&
+        err.code === 'CONTROL_FRAME_TOO_LARGE' &&
+        /101 bytes exceeds the limit of 100/.test(err.message),
     );
   });
 
   it('rejects malformed headers', () => {
     assert.throws(() => new FrameGuard(100).check(Buffer.from('Content-Type: x\r\n\r\n')), /without Content-Length/);
-    assert.throws(() => new FrameGuard(100).check(Buffer.from('Content-Length: -1\r\n\r\n')), /bad Content-Length "-1"/);
+    assert.throws(
+      () => new FrameGuard(100).check(Buffer.from('Content-Length: -1\r\n\r\n')),
+      /bad Content-Length "-1"/,
+    );
     assert.throws(() => new FrameGuard(100).check(Buffer.alloc(9000, 0x41)), /header longer than 8192 bytes/);
   });
 });

@@ -15,14 +15,24 @@ test('image volumes become host volumes; overrides replace and add; parents firs
   const d = planDeployment({
     workdir: '/w',
     image,
-    overrides: parseVolumeOverride('{"/golem/output":{"ram":{"size":"1gi"}},"/golem/input/deep":{"host":{}},"/data":{"storage":{"size":"1 GB","errors":"remount-ro"}}}'),
+    overrides: parseVolumeOverride(
+      '{"/golem/output":{"ram":{"size":"1gi"}},"/golem/input/deep":{"host":{}},"/data":{"storage":{"size":"1 GB","errors":"remount-ro"}}}',
+    ),
   });
   assert.deepEqual(
     d.volumes.map((v) => [v.guestPath, v.kind]),
-    [['/data', 'storage'], ['/golem/input', 'host'], ['/golem/output', 'ram'], ['/golem/input/deep', 'host']],
+    [
+      ['/data', 'storage'],
+      ['/golem/input', 'host'],
+      ['/golem/output', 'ram'],
+      ['/golem/input/deep', 'host'],
+    ],
   );
   const out = deployOutput(d);
-  assert.deepEqual(out.vols.map((v) => v.path), ['/golem/input', '/golem/input/deep']);
+  assert.deepEqual(
+    out.vols.map((v) => v.path),
+    ['/golem/input', '/golem/input/deep'],
+  );
   assert.ok(out.vols.every((v) => /^vol-[0-9a-f]{12}$/.test(v.name)));
   assert.equal(deploymentSchema.safeParse(d).success, true);
   const st = d.volumes.find((v) => v.kind === 'storage');
@@ -37,8 +47,17 @@ test('the layout is stable across re-deploys', () => {
 
 test('ram on / puts the root upper layer on tmpfs; default is an ext4 disk of --storage-gib', () => {
   const disk = planDeployment({ workdir: '/w', image, storageBytes: 2 * 1024 ** 3, overrides: new Map() });
-  assert.deepEqual(disk.rootUpper, { kind: 'disk', path: '/w/disks/root-upper.img', serial: 'upper-0', sizeBytes: 2 * 1024 ** 3 });
-  const ram = planDeployment({ workdir: '/w', image, overrides: parseVolumeOverride('{"/":{"ram":{"size":"512 MiB"}}}') });
+  assert.deepEqual(disk.rootUpper, {
+    kind: 'disk',
+    path: '/w/disks/root-upper.img',
+    serial: 'upper-0',
+    sizeBytes: 2 * 1024 ** 3,
+  });
+  const ram = planDeployment({
+    workdir: '/w',
+    image,
+    overrides: parseVolumeOverride('{"/":{"ram":{"size":"512 MiB"}}}'),
+  });
   assert.deepEqual(ram.rootUpper, { kind: 'tmpfs', sizeBytes: 512 * 1024 ** 2 });
   assert.ok(!ram.volumes.some((v) => v.guestPath === '/'));
 });
@@ -62,5 +81,8 @@ for (const [text, re] of badOverrides) {
 test('resources are validated', () => {
   assert.throws(() => planDeployment({ workdir: '/w', image, cpuCores: 0, overrides: new Map() }), /--cpu-cores 0/);
   assert.throws(() => planDeployment({ workdir: '/w', image, memBytes: 1000, overrides: new Map() }), /--mem-gib/);
-  assert.throws(() => planDeployment({ workdir: '/w', image, hostname: 'bad host', overrides: new Map() }), /--hostname/);
+  assert.throws(
+    () => planDeployment({ workdir: '/w', image, hostname: 'bad host', overrides: new Map() }),
+    /--hostname/,
+  );
 });

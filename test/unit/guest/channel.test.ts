@@ -11,18 +11,24 @@ test('frames larger than the socket buffer are written whole, in order, awaiting
   const [a, b] = await socketPair();
   const sender = new GuestChannel(a);
   b.pause(); // the peer does not read yet: writes must queue behind 'drain'
-  const frames: Message[] = Array.from({ length: 12 }, (_, i) =>
-    ({ type: 'STDIN', id: i + 1, procId: 1, data: new Uint8Array(512 * 1024).fill(i) }));
+  const frames: Message[] = Array.from({ length: 12 }, (_, i) => ({
+    type: 'STDIN',
+    id: i + 1,
+    procId: 1,
+    data: new Uint8Array(512 * 1024).fill(i),
+  }));
   let settled = 0;
   const sends = frames.map((f) => sender.send(f).then(() => void settled++));
   await new Promise((r) => setTimeout(r, 50));
   assert.ok(settled < frames.length, 'every send resolved although the peer read nothing');
   const receiver = new GuestChannel(b);
   const got: Message[] = [];
-  const done = new Promise<void>((resolve) => receiver.onMessage((m) => {
-    got.push(m);
-    if (got.length === frames.length) resolve();
-  }));
+  const done = new Promise<void>((resolve) =>
+    receiver.onMessage((m) => {
+      got.push(m);
+      if (got.length === frames.length) resolve();
+    }),
+  );
   b.resume();
   await Promise.all(sends);
   await done;
@@ -53,8 +59,11 @@ test('a clean end of stream closes with no cause; send afterwards rejects', asyn
   assert.equal(await closed, undefined);
   assert.deepEqual(got, [{ type: 'OK', id: 1 }]);
   assert.equal(ch.closed, true);
-  await assert.rejects(ch.send({ type: 'SYNC', id: 2 }), (err: unknown) =>
-    err instanceof GuestChannelClosedError && err.message === 'cannot send SYNC: guest channel closed');
+  await assert.rejects(
+    ch.send({ type: 'SYNC', id: 2 }),
+    (err: unknown) =>
+      err instanceof GuestChannelClosedError && err.message === 'cannot send SYNC: guest channel closed',
+  );
   // onClose after the fact is called at once.
   let late: Error | undefined | null = null;
   ch.onClose((c) => (late = c));

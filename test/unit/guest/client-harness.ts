@@ -26,8 +26,16 @@ export async function setup(): Promise<{ client: GuestClient; guest: FakeGuest; 
   return { client, guest, guestSocket: b };
 }
 
-export const spec = (over: Partial<RunSpec> = {}): RunSpec =>
-  ({ path: '/bin/sh', argv: ['sh', '-c', 'x'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0, stdin: false, ...over });
+export const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
+  path: '/bin/sh',
+  argv: ['sh', '-c', 'x'],
+  env: ['PATH=/bin'],
+  cwd: '/',
+  uid: 0,
+  gid: 0,
+  stdin: false,
+  ...over,
+});
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -53,9 +61,11 @@ export function recordingSink(delayMs = 0): OutputSink & { log: string[]; bytes:
   return sink;
 }
 
-export function onRun(guest: FakeGuest, script: (run: Extract<HostMessage, { type: 'RUN' }>, g: FakeGuest) => Promise<void>): void {
+export function onRun(
+  guest: FakeGuest,
+  script: (run: Extract<HostMessage, { type: 'RUN' }>, g: FakeGuest) => Promise<void>,
+): void {
   guest.handlers.set('RUN', async (msg, g) => {
     if (msg.type === 'RUN') await script(msg, g);
   });
 }
-

@@ -10,7 +10,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GuestChannel } from '../../../src/guest/channel.js';
-import { INITIAL_CREDIT, MAX_OUTPUT_CHUNK, PROTOCOL_VERSION, type GuestMessage, type HostMessage, type Message } from '../../../src/guest/frames.js';
+import {
+  INITIAL_CREDIT,
+  MAX_OUTPUT_CHUNK,
+  PROTOCOL_VERSION,
+  type GuestMessage,
+  type HostMessage,
+  type Message,
+} from '../../../src/guest/frames.js';
 
 /** Two connected net.Sockets over a unix socket in a fresh tmp dir. */
 export async function socketPair(): Promise<[net.Socket, net.Socket]> {
@@ -62,7 +69,9 @@ export class FakeGuest {
     while (at < data.length) {
       let credit = this.creditOf(procId);
       while (credit === 0) {
-        await new Promise<void>((resolve) => this.creditWaiters.set(procId, [...(this.creditWaiters.get(procId) ?? []), resolve]));
+        await new Promise<void>((resolve) =>
+          this.creditWaiters.set(procId, [...(this.creditWaiters.get(procId) ?? []), resolve]),
+        );
         credit = this.creditOf(procId);
       }
       const n = Math.min(credit, MAX_OUTPUT_CHUNK, data.length - at);
@@ -82,14 +91,24 @@ export class FakeGuest {
   }
 
   private receive(m: Message): void {
-    assert.ok(m.type !== 'OK' && m.type !== 'ERROR' && m.type !== 'HELLO_OK' && m.type !== 'OUTPUT' && m.type !== 'EXIT' && m.type !== 'LOG',
-      `host sent a guest message ${m.type}`);
+    assert.ok(
+      m.type !== 'OK' &&
+        m.type !== 'ERROR' &&
+        m.type !== 'HELLO_OK' &&
+        m.type !== 'OUTPUT' &&
+        m.type !== 'EXIT' &&
+        m.type !== 'LOG',
+      `host sent a guest message ${m.type}`,
+    );
     const msg = m as HostMessage;
     this.received.push(msg);
     if (msg.type === 'CREDIT') {
       assert.equal(msg.id, 0, 'CREDIT is sent with id 0');
       const credit = this.creditOf(msg.procId) + msg.bytes;
-      assert.ok(credit <= INITIAL_CREDIT, `host granted process ${msg.procId} credit up to ${credit} > ${INITIAL_CREDIT}`);
+      assert.ok(
+        credit <= INITIAL_CREDIT,
+        `host granted process ${msg.procId} credit up to ${credit} > ${INITIAL_CREDIT}`,
+      );
       this.credit.set(msg.procId, credit);
       const waiters = this.creditWaiters.get(msg.procId) ?? [];
       this.creditWaiters.delete(msg.procId);
@@ -108,7 +127,10 @@ export class FakeGuest {
       void Promise.resolve(handler(msg, this)).catch(() => {});
       return;
     }
-    if (msg.type === 'HELLO') void this.send({ type: 'HELLO_OK', id: msg.id, version: PROTOCOL_VERSION, description: 'fake-init 0.0.0' }).catch(() => {});
+    if (msg.type === 'HELLO')
+      void this.send({ type: 'HELLO_OK', id: msg.id, version: PROTOCOL_VERSION, description: 'fake-init 0.0.0' }).catch(
+        () => {},
+      );
     else if (msg.type !== 'CREDIT') void this.send({ type: 'OK', id: msg.id }).catch(() => {});
   }
 }

@@ -6,7 +6,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { GuestArgumentError } from '../../../src/guest/errors.js';
 import {
-  decodeFrame, encodeMessage, FrameBuffer, MAX_PAYLOAD, MAX_STRLIST, type Message,
+  decodeFrame,
+  encodeMessage,
+  FrameBuffer,
+  MAX_PAYLOAD,
+  MAX_STRLIST,
+  type Message,
 } from '../../../src/guest/frames.js';
 import { parseVectorFile } from '../../vectors/guest/vectors.js';
 
@@ -112,7 +117,9 @@ test('OUTPUT of 65537 bytes is rejected; 65536 accepted', () => {
     return b;
   };
   assert.equal((decodeFrame(frame(65536)) as { data: Uint8Array }).data.length, 65536);
-  assert.throws(() => decodeFrame(frame(65537)), { message: 'OUTPUT frame (id 0): data of 65537 bytes, must be 1..65536' });
+  assert.throws(() => decodeFrame(frame(65537)), {
+    message: 'OUTPUT frame (id 0): data of 65537 bytes, must be 1..65536',
+  });
 });
 
 test('strlist of exactly 4096 entries decodes', () => {
@@ -122,27 +129,48 @@ test('strlist of exactly 4096 entries decodes', () => {
 });
 
 test('the encoder refuses what init would reject', () => {
-  const run = (over: Partial<Extract<Message, { type: 'RUN' }>>): Message =>
-    ({ type: 'RUN', id: 1, procId: 1, uid: 0, gid: 0, flags: 0, path: '/bin/sh', cwd: '/', argv: ['sh'], env: [], ...over });
+  const run = (over: Partial<Extract<Message, { type: 'RUN' }>>): Message => ({
+    type: 'RUN',
+    id: 1,
+    procId: 1,
+    uid: 0,
+    gid: 0,
+    flags: 0,
+    path: '/bin/sh',
+    cwd: '/',
+    argv: ['sh'],
+    env: [],
+    ...over,
+  });
   const cases: [Message, string][] = [
     [run({ argv: ['sh', 'a\0b'] }), 'RUN frame (id 1): argv[1] contains a NUL character'],
     [run({ path: '/bin\0' }), 'RUN frame (id 1): path contains a NUL character'],
     [run({ argv: Array.from({ length: 4097 }, () => '') }), 'RUN frame (id 1): argv has 4097 entries, more than 4096'],
     [run({ uid: -1 }), 'RUN frame (id 1): uid -1 is not an integer in 0..4294967295'],
     [run({ procId: 1.5 }), 'RUN frame (id 1): proc_id 1.5 is not an integer in 0..4294967295'],
-    [{ type: 'STDIN', id: 2, procId: 1, data: new Uint8Array(MAX_PAYLOAD - 3) },
-      'STDIN frame (id 2): payload of 1048577 bytes exceeds MAX_PAYLOAD 1048576'],
-    [{ type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(0) }, 'OUTPUT frame (id 0): data of 0 bytes, must be 1..65536'],
-    [{ type: 'MOUNT_ROOT', id: 3, imageSerial: 'a', upperSerial: '', tmpfsSize: -1n, hostname: 'h' },
-      'MOUNT_ROOT frame (id 3): tmpfs_size -1 is not a u64'],
+    [
+      { type: 'STDIN', id: 2, procId: 1, data: new Uint8Array(MAX_PAYLOAD - 3) },
+      'STDIN frame (id 2): payload of 1048577 bytes exceeds MAX_PAYLOAD 1048576',
+    ],
+    [
+      { type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(0) },
+      'OUTPUT frame (id 0): data of 0 bytes, must be 1..65536',
+    ],
+    [
+      { type: 'MOUNT_ROOT', id: 3, imageSerial: 'a', upperSerial: '', tmpfsSize: -1n, hostname: 'h' },
+      'MOUNT_ROOT frame (id 3): tmpfs_size -1 is not a u64',
+    ],
   ];
   for (const [msg, message] of cases) {
-    assert.throws(() => encodeMessage(msg), (err: unknown) => {
-      assert.ok(err instanceof GuestArgumentError);
-      assert.equal(err.reply, 'bad-request');
-      assert.equal(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => encodeMessage(msg),
+      (err: unknown) => {
+        assert.ok(err instanceof GuestArgumentError);
+        assert.equal(err.reply, 'bad-request');
+        assert.equal(err.message, message);
+        return true;
+      },
+    );
   }
 });
 

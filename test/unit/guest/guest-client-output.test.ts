@@ -22,8 +22,18 @@ test('run: output in order, exit only after the last chunk reached a slow sink',
   assert.deepEqual(status, { code: 3, signal: null });
   assert.deepEqual(sink.log, ['out:a', 'err:b', 'out:c']);
   const run = guest.received.find((m) => m.type === 'RUN');
-  assert.deepEqual(run, { type: 'RUN', id: 1, procId: 1, uid: 0, gid: 0, flags: 0, path: '/bin/sh', cwd: '/',
-    argv: ['sh', '-c', 'x'], env: ['PATH=/bin'] });
+  assert.deepEqual(run, {
+    type: 'RUN',
+    id: 1,
+    procId: 1,
+    uid: 0,
+    gid: 0,
+    flags: 0,
+    path: '/bin/sh',
+    cwd: '/',
+    argv: ['sh', '-c', 'x'],
+    env: ['PATH=/bin'],
+  });
 });
 
 test('run: a signaled exit reports code 128+N and the signal', async () => {
@@ -58,7 +68,13 @@ test('credit is granted only after the sink resolved', async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let called = false;
-  const p = await client.run(spec(), { stdout: async () => { called = true; await gate; }, stderr: async () => {} });
+  const p = await client.run(spec(), {
+    stdout: async () => {
+      called = true;
+      await gate;
+    },
+    stderr: async () => {},
+  });
   while (!called) await sleep(2);
   await sleep(30);
   assert.equal(guest.received.filter((m) => m.type === 'CREDIT').length, 0, 'credit before the sink resolved');
@@ -133,7 +149,13 @@ test('two interleaved processes: a blocked sink does not hold up the other proce
   let releaseA!: () => void;
   const gateA = new Promise<void>((r) => (releaseA = r));
   const logA: string[] = [];
-  const sinkA: OutputSink = { stdout: async (c) => { await gateA; logA.push(text(c)); }, stderr: async () => {} };
+  const sinkA: OutputSink = {
+    stdout: async (c) => {
+      await gateA;
+      logA.push(text(c));
+    },
+    stderr: async () => {},
+  };
   const sinkB = recordingSink();
   const a = await client.run(spec({ path: 'a' }), sinkA);
   const b = await client.run(spec({ path: 'b' }), sinkB);
@@ -163,7 +185,14 @@ test('a failing sink rejects exit with GuestOutputError but the process still ru
     await g.output(run.procId, 1, new Uint8Array(1000)); // needs credit for the dropped bytes
     await g.send({ type: 'EXIT', id: 0, procId: run.procId, exitCode: 0, signal: 0 });
   });
-  const p = await client.run(spec(), { stdout: async () => { throw new Error('EPIPE'); }, stderr: async () => {} });
-  await assert.rejects(p.exit, (err: unknown) => err instanceof GuestOutputError && (err.cause as Error).message === 'EPIPE');
+  const p = await client.run(spec(), {
+    stdout: async () => {
+      throw new Error('EPIPE');
+    },
+    stderr: async () => {},
+  });
+  await assert.rejects(
+    p.exit,
+    (err: unknown) => err instanceof GuestOutputError && (err.cause as Error).message === 'EPIPE',
+  );
 });
-

@@ -2,9 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RuntimeError } from '../../../src/errors.js';
-import {
-  GuestChannelClosedError, GuestProtocolError, GuestRequestError,
-} from '../../../src/guest/errors.js';
+import { GuestChannelClosedError, GuestProtocolError, GuestRequestError } from '../../../src/guest/errors.js';
 import { PROTOCOL_VERSION, type HostMessage } from '../../../src/guest/frames.js';
 import { onRun, recordingSink, setup, sleep, spec, utf8 } from './client-harness.js';
 import type { FakeGuest } from './fake-guest.js';
@@ -18,9 +16,16 @@ test('hello exchanges versions', async () => {
 test('hello rejects another protocol version', async () => {
   const { client, guest } = await setup();
   // Version 1 reported EXIT only once background children closed the pipes: a host of version 2 must refuse it.
-  guest.handlers.set('HELLO', (m, g) => g.send({ type: 'HELLO_OK', id: m.id, version: 1, description: 'ya-init 0.1.0' }));
-  await assert.rejects(client.hello(), (err: unknown) => err instanceof GuestProtocolError &&
-    err.code === 'GUEST_VERSION_MISMATCH' && err.message === 'guest init "ya-init 0.1.0" speaks protocol version 1, the host 2');
+  guest.handlers.set('HELLO', (m, g) =>
+    g.send({ type: 'HELLO_OK', id: m.id, version: 1, description: 'ya-init 0.1.0' }),
+  );
+  await assert.rejects(
+    client.hello(),
+    (err: unknown) =>
+      err instanceof GuestProtocolError &&
+      err.code === 'GUEST_VERSION_MISMATCH' &&
+      err.message === 'guest init "ya-init 0.1.0" speaks protocol version 1, the host 2',
+  );
 });
 
 test('mountRoot, mount and sync send the documented fields', async () => {
@@ -37,7 +42,9 @@ test('mountRoot, mount and sync send the documented fields', async () => {
 
 test('ERROR reply to RUN rejects with errno and message; ENOENT is not-found; proc ids are not reused', async () => {
   const { client, guest } = await setup();
-  guest.handlers.set('RUN', (m, g) => g.send({ type: 'ERROR', id: m.id, errno: 2, message: 'exec sh2: No such file or directory' }));
+  guest.handlers.set('RUN', (m, g) =>
+    g.send({ type: 'ERROR', id: m.id, errno: 2, message: 'exec sh2: No such file or directory' }),
+  );
   await assert.rejects(client.run(spec({ path: 'sh2' }), recordingSink()), (err: unknown) => {
     assert.ok(err instanceof GuestRequestError && err instanceof RuntimeError);
     assert.equal(err.code, 'GUEST_REQUEST_FAILED');
@@ -49,7 +56,9 @@ test('ERROR reply to RUN rejects with errno and message; ENOENT is not-found; pr
     assert.equal(err.message, 'RUN sh2: exec sh2: No such file or directory (ENOENT)');
     return true;
   });
-  guest.handlers.set('RUN', (m, g) => g.send({ type: 'ERROR', id: m.id, errno: 13, message: 'exec /x: Permission denied' }));
+  guest.handlers.set('RUN', (m, g) =>
+    g.send({ type: 'ERROR', id: m.id, errno: 13, message: 'exec /x: Permission denied' }),
+  );
   await assert.rejects(client.run(spec({ path: '/x' }), recordingSink()), { reply: 'internal', errnoName: 'EACCES' });
   guest.handlers.delete('RUN');
   const p = await client.run(spec(), recordingSink());
@@ -71,9 +80,17 @@ test('channel closed mid-run: exit and pending requests reject with GuestChannel
   let closedWith: Error | undefined | null = null;
   client.onClose((cause) => (closedWith = cause));
   guest.close(); // QEMU died
-  await assert.rejects(p.exit, (err: unknown) => err instanceof GuestChannelClosedError && err.code === 'GUEST_CHANNEL_CLOSED' &&
-    err.message === 'process 1 (/bin/sleep): guest channel closed before it exited');
-  await assert.rejects(sync, { name: 'GuestChannelClosedError', message: 'SYNC: guest channel closed before the reply' });
+  await assert.rejects(
+    p.exit,
+    (err: unknown) =>
+      err instanceof GuestChannelClosedError &&
+      err.code === 'GUEST_CHANNEL_CLOSED' &&
+      err.message === 'process 1 (/bin/sleep): guest channel closed before it exited',
+  );
+  await assert.rejects(sync, {
+    name: 'GuestChannelClosedError',
+    message: 'SYNC: guest channel closed before the reply',
+  });
   assert.deepEqual(sink.log, ['out:partial'], 'output received before the close is still delivered');
   assert.equal(closedWith, undefined);
   await assert.rejects(client.sync(), { name: 'GuestChannelClosedError', message: 'SYNC: guest channel is closed' });
@@ -102,14 +119,25 @@ test('a malformed guest frame breaks the channel; the protocol error is the caus
 test('protocol violations from the guest break the channel', async () => {
   const cases: [string, (g: FakeGuest) => Promise<void>, string][] = [
     ['reply for an unknown id', (g) => g.send({ type: 'OK', id: 99 }), 'OK reply for unknown request id 99'],
-    ['ERROR for a frame init could not parse', (g) => g.send({ type: 'ERROR', id: 0, errno: 71, message: 'bad frame header' }),
-      'guest rejected a frame (id 0): bad frame header (EPROTO)'],
-    ['output for an unknown process', (g) => g.send({ type: 'OUTPUT', id: 0, procId: 5, fd: 1, data: utf8('x') }),
-      'OUTPUT for process 5, which is not running'],
-    ['output beyond the window', async (g) => {
-      await g.send({ type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(65536) });
-      for (let i = 0; i < 4; i++) await g.send({ type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(65536) });
-    }, 'OUTPUT of 65536 bytes for process 1 exceeds its remaining credit of 0 bytes'],
+    [
+      'ERROR for a frame init could not parse',
+      (g) => g.send({ type: 'ERROR', id: 0, errno: 71, message: 'bad frame header' }),
+      'guest rejected a frame (id 0): bad frame header (EPROTO)',
+    ],
+    [
+      'output for an unknown process',
+      (g) => g.send({ type: 'OUTPUT', id: 0, procId: 5, fd: 1, data: utf8('x') }),
+      'OUTPUT for process 5, which is not running',
+    ],
+    [
+      'output beyond the window',
+      async (g) => {
+        await g.send({ type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(65536) });
+        for (let i = 0; i < 4; i++)
+          await g.send({ type: 'OUTPUT', id: 0, procId: 1, fd: 1, data: new Uint8Array(65536) });
+      },
+      'OUTPUT of 65536 bytes for process 1 exceeds its remaining credit of 0 bytes',
+    ],
   ];
   for (const [name, act, message] of cases) {
     const { client, guest } = await setup();
@@ -127,8 +155,12 @@ test('protocol violations from the guest break the channel', async () => {
 test('a reply of the wrong type breaks the channel', async () => {
   const { client, guest } = await setup();
   guest.handlers.set('HELLO', (m, g) => g.send({ type: 'OK', id: m.id }));
-  await assert.rejects(client.hello(), (err: unknown) => err instanceof GuestChannelClosedError &&
-    (err.cause as Error).message === 'OK reply to HELLO (id 1), expected HELLO_OK');
+  await assert.rejects(
+    client.hello(),
+    (err: unknown) =>
+      err instanceof GuestChannelClosedError &&
+      (err.cause as Error).message === 'OK reply to HELLO (id 1), expected HELLO_OK',
+  );
 });
 
 test('stdin: chunks of 64 KiB, one in flight, in order, then close', async () => {
@@ -149,11 +181,17 @@ test('stdin: chunks of 64 KiB, one in flight, in order, then close', async () =>
   const c = p.closeStdin();
   await Promise.all([w1, w2, c]);
   const stdin = guest.received.filter((m): m is Extract<HostMessage, { type: 'STDIN' }> => m.type === 'STDIN');
-  assert.deepEqual(stdin.map((m) => m.data.length), [65536, 65536, 150_000 - 131072, 4, 0]);
+  assert.deepEqual(
+    stdin.map((m) => m.data.length),
+    [65536, 65536, 150_000 - 131072, 4, 0],
+  );
   assert.deepEqual(Buffer.concat(stdin.slice(0, 3).map((m) => m.data)), Buffer.from(data));
   assert.equal(maxInFlight, 1);
   assert.ok(stdin.every((m) => m.procId === p.procId));
-  await assert.rejects(p.writeStdin(utf8('x')), { code: 'GUEST_BAD_ARGUMENT', message: 'stdin of process 1 (/bin/sh) is already closed' });
+  await assert.rejects(p.writeStdin(utf8('x')), {
+    code: 'GUEST_BAD_ARGUMENT',
+    message: 'stdin of process 1 (/bin/sh) is already closed',
+  });
   await p.closeStdin(); // idempotent
   assert.equal(guest.received.filter((m) => m.type === 'STDIN').length, 5);
 });
@@ -162,7 +200,10 @@ test('stdin of a process started without it is refused locally', async () => {
   const { client, guest } = await setup();
   onRun(guest, async (run, g) => void (await g.send({ type: 'OK', id: run.id })));
   const p = await client.run(spec(), recordingSink());
-  await assert.rejects(p.writeStdin(utf8('x')), { reply: 'bad-request', message: 'process 1 (/bin/sh) was started without stdin' });
+  await assert.rejects(p.writeStdin(utf8('x')), {
+    reply: 'bad-request',
+    message: 'process 1 (/bin/sh) was started without stdin',
+  });
   assert.equal(guest.received.find((m) => m.type === 'RUN' && m.flags === 0)?.type, 'RUN');
 });
 
@@ -172,17 +213,32 @@ test('kill: KILL frame; ESRCH is not-found; bad signals refused locally', async 
   const p = await client.run(spec(), recordingSink());
   await p.kill(15);
   assert.deepEqual(guest.received.at(-1), { type: 'KILL', id: 2, procId: 1, signal: 15 });
-  guest.handlers.set('KILL', (m, g) => g.send({ type: 'ERROR', id: m.id, errno: 3, message: 'kill 1: No such process' }));
-  await assert.rejects(p.kill(9), { reply: 'not-found', errnoName: 'ESRCH', message: 'KILL process 1 (/bin/sh): kill 1: No such process (ESRCH)' });
-  await assert.rejects(p.kill(65), { code: 'GUEST_BAD_ARGUMENT', message: 'KILL process 1 (/bin/sh): signal 65 is not in 1..64' });
+  guest.handlers.set('KILL', (m, g) =>
+    g.send({ type: 'ERROR', id: m.id, errno: 3, message: 'kill 1: No such process' }),
+  );
+  await assert.rejects(p.kill(9), {
+    reply: 'not-found',
+    errnoName: 'ESRCH',
+    message: 'KILL process 1 (/bin/sh): kill 1: No such process (ESRCH)',
+  });
+  await assert.rejects(p.kill(65), {
+    code: 'GUEST_BAD_ARGUMENT',
+    message: 'KILL process 1 (/bin/sh): signal 65 is not in 1..64',
+  });
   await assert.rejects(p.kill(0), { code: 'GUEST_BAD_ARGUMENT' });
 });
 
 test('bad run arguments are refused before anything is sent', async () => {
   const { client, guest } = await setup();
-  await assert.rejects(client.run(spec({ argv: ['a\0b'] }), recordingSink()), { code: 'GUEST_BAD_ARGUMENT', reply: 'bad-request' });
+  await assert.rejects(client.run(spec({ argv: ['a\0b'] }), recordingSink()), {
+    code: 'GUEST_BAD_ARGUMENT',
+    reply: 'bad-request',
+  });
   await client.sync();
-  assert.deepEqual(guest.received.map((m) => m.type), ['SYNC']);
+  assert.deepEqual(
+    guest.received.map((m) => m.type),
+    ['SYNC'],
+  );
 });
 
 test('LOG events reach onLog listeners', async () => {
@@ -203,7 +259,10 @@ test('close() rejects a pending request and the exit of a running process', asyn
   const s = client.shutdown();
   await guest.waitFor((m) => m.type === 'SHUTDOWN');
   client.close();
-  await assert.rejects(s, (err: unknown) => err instanceof GuestChannelClosedError && (err.cause as Error).message === 'closed by the host');
+  await assert.rejects(
+    s,
+    (err: unknown) => err instanceof GuestChannelClosedError && (err.cause as Error).message === 'closed by the host',
+  );
   await assert.rejects(p.exit, { name: 'GuestChannelClosedError' });
   assert.equal(client.closed, true);
 });

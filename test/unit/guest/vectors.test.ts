@@ -42,23 +42,48 @@ for (const [i, f] of frames.entries()) {
 
 test('hand-checked bytes against docs/guest-protocol.md', () => {
   // HELLO{id=1, version=1}: len 4, type 0x0001, flags 0, id 1, u32 1.
-  assert.equal(toHex(encodeMessage({ type: 'HELLO', id: 1, version: 1 })), '04000000' + '0100' + '0000' + '01000000' + '01000000');
+  assert.equal(
+    toHex(encodeMessage({ type: 'HELLO', id: 1, version: 1 })),
+    '04000000' + '0100' + '0000' + '01000000' + '01000000',
+  );
   // CREDIT{proc 7, 65536}: len 8, type 0x0007, id 0.
-  assert.equal(toHex(encodeMessage({ type: 'CREDIT', id: 0, procId: 7, bytes: 65536 })), '08000000070000000000000007000000' + '00000100');
+  assert.equal(
+    toHex(encodeMessage({ type: 'CREDIT', id: 0, procId: 7, bytes: 65536 })),
+    '08000000070000000000000007000000' + '00000100',
+  );
   // EXIT after SIGKILL: exit_code 137 = 0x89, signal 9.
-  assert.equal(toHex(encodeMessage({ type: 'EXIT', id: 0, procId: 8, exitCode: 137, signal: 9 })), '0c000000910000000000000008000000' + '89000000' + '09000000');
+  assert.equal(
+    toHex(encodeMessage({ type: 'EXIT', id: 0, procId: 8, exitCode: 137, signal: 9 })),
+    '0c000000910000000000000008000000' + '89000000' + '09000000',
+  );
   // u64 little-endian, str = u32 length + bytes.
   assert.equal(
-    toHex(encodeMessage({ type: 'MOUNT_ROOT', id: 3, imageSerial: 'a', upperSerial: '', tmpfsSize: 0x0102030405060708n, hostname: 'h' })),
+    toHex(
+      encodeMessage({
+        type: 'MOUNT_ROOT',
+        id: 3,
+        imageSerial: 'a',
+        upperSerial: '',
+        tmpfsSize: 0x0102030405060708n,
+        hostname: 'h',
+      }),
+    ),
     '16000000' + '0200' + '0000' + '03000000' + '0100000061' + '00000000' + '0807060504030201' + '0100000068',
   );
   // OUTPUT: u32 proc_id, u8 fd, then the rest is data.
   assert.deepEqual(decodeFrame(fromHex('0600000090000000000000000700000002' + '21')), {
-    type: 'OUTPUT', id: 0, procId: 7, fd: 2, data: Uint8Array.of(0x21),
+    type: 'OUTPUT',
+    id: 0,
+    procId: 7,
+    fd: 2,
+    data: Uint8Array.of(0x21),
   });
   // ERROR: i32 errno, str message.
   assert.deepEqual(decodeFrame(fromHex('0a000000810000000500000002000000' + '02000000' + '6e6f')), {
-    type: 'ERROR', id: 5, errno: 2, message: 'no',
+    type: 'ERROR',
+    id: 5,
+    errno: 2,
+    message: 'no',
   });
 });
 
@@ -74,12 +99,15 @@ test('malformed.txt holds exactly the vectors of vectors.ts', () => {
 
 for (const m of malformed) {
   test(`malformed: ${m.text}`, () => {
-    assert.throws(() => decodeFrame(m.bytes), (err: unknown) => {
-      assert.ok(err instanceof GuestProtocolError);
-      assert.equal(err.code, 'GUEST_PROTOCOL');
-      assert.equal(err.message, m.text);
-      return true;
-    });
+    assert.throws(
+      () => decodeFrame(m.bytes),
+      (err: unknown) => {
+        assert.ok(err instanceof GuestProtocolError);
+        assert.equal(err.code, 'GUEST_PROTOCOL');
+        assert.equal(err.message, m.text);
+        return true;
+      },
+    );
     // A stream decoder rejects it too, with the same error, unless the frame is only cut short.
     const buf = new FrameBuffer();
     if (m.text.startsWith('frame truncated:')) {
@@ -87,10 +115,13 @@ for (const m of malformed) {
       assert.equal(buf.tryRead(), undefined);
       assert.equal(buf.buffered, m.bytes.length);
     } else {
-      assert.throws(() => {
-        buf.append(m.bytes);
-        buf.tryRead();
-      }, { message: m.text });
+      assert.throws(
+        () => {
+          buf.append(m.bytes);
+          buf.tryRead();
+        },
+        { message: m.text },
+      );
     }
   });
 }

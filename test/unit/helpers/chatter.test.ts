@@ -29,8 +29,14 @@ describe('verifyChatter', () => {
   it('reports a lost line, a repeated line, a torn end and a missing tail', () => {
     const { out, err } = expected(spec);
     assert.match(verifyChatter(buf(out.filter((_, i) => i !== 10)), buf(err), spec).join(), /expected/);
-    assert.match(verifyChatter(buf([...out.slice(0, 11), out[10]!, ...out.slice(11)]), buf(err), spec).join(), /expected/);
-    assert.match(verifyChatter(Buffer.concat([buf(out), Buffer.from('0 o 3')]), buf(err), spec).join(), /ends inside a line/);
+    assert.match(
+      verifyChatter(buf([...out.slice(0, 11), out[10]!, ...out.slice(11)]), buf(err), spec).join(),
+      /expected/,
+    );
+    assert.match(
+      verifyChatter(Buffer.concat([buf(out), Buffer.from('0 o 3')]), buf(err), spec).join(),
+      /ends inside a line/,
+    );
     assert.match(verifyChatter(buf(out), buf(err.slice(0, -5)), spec).join(), /stopped at seq/);
     assert.match(verifyChatter(buf(err), buf(out), spec).join(), /unexpected/);
   });

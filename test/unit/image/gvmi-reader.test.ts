@@ -26,14 +26,23 @@ test('writer trailer round-trips through the reader', async () => {
   const meta = { Env: ['A=1'], Cmd: ['/bin/true'], WorkingDir: '/w', Volumes: { '/v': {} }, User: '1000:1000' };
   await fs.writeFile(f, Buffer.concat([Buffer.from('hsqs'), Buffer.alloc(4092), gvmiTrailer(meta)]));
   const info = await readGvmi(f);
-  assert.deepEqual(info.config, { env: ['A=1'], entrypoint: [], cmd: ['/bin/true'], workingDir: '/w', user: '1000:1000' });
+  assert.deepEqual(info.config, {
+    env: ['A=1'],
+    entrypoint: [],
+    cmd: ['/bin/true'],
+    workingDir: '/w',
+    user: '1000:1000',
+  });
   assert.deepEqual(info.volumes, ['/v']);
   await fs.rm(dir, { recursive: true });
 });
 
 test('length field must be 8 digits and fit the file', () => {
   assert.throws(() => parseLengthField(Buffer.from('0000x390'), 5000, 'f'), /not 8 decimal digits/);
-  assert.throws(() => parseLengthField(Buffer.from('99999999'), 5000, 'f'), /metadata length 99999999 exceeds file size 5000/);
+  assert.throws(
+    () => parseLengthField(Buffer.from('99999999'), 5000, 'f'),
+    /metadata length 99999999 exceeds file size 5000/,
+  );
   assert.equal(parseLengthField(Buffer.from('00000390'), 5000, 'f'), 390);
 });
 
@@ -47,15 +56,50 @@ function trailerWith(json: string, crcOverride?: number, lenOverride?: string): 
 const body = Buffer.concat([Buffer.from('hsqs'), Buffer.alloc(4092)]);
 const malformed: [string, Buffer, RegExp, string][] = [
   ['too short', Buffer.from('hsqs1'), /too short/, 'IMAGE_TOO_SHORT'],
-  ['not squashfs', Buffer.concat([Buffer.from('XXXX'), Buffer.alloc(4092), trailerWith('{}')]), /SquashFS/, 'IMAGE_NOT_SQUASHFS'],
-  ['non-digit length', Buffer.concat([body, trailerWith('{}', undefined, '00000a02')]), /not 8 decimal digits/, 'IMAGE_BAD_LENGTH'],
-  ['length exceeds file', Buffer.concat([body, trailerWith('{}', undefined, '90000000')]), /exceeds file size/, 'IMAGE_LENGTH_EXCEEDS_FILE'],
-  ['CRC mismatch', Buffer.concat([body, trailerWith('{"Cmd":["/bin/sh"]}', 1234)]), /CRC mismatch/, 'IMAGE_CRC_MISMATCH'],
+  [
+    'not squashfs',
+    Buffer.concat([Buffer.from('XXXX'), Buffer.alloc(4092), trailerWith('{}')]),
+    /SquashFS/,
+    'IMAGE_NOT_SQUASHFS',
+  ],
+  [
+    'non-digit length',
+    Buffer.concat([body, trailerWith('{}', undefined, '00000a02')]),
+    /not 8 decimal digits/,
+    'IMAGE_BAD_LENGTH',
+  ],
+  [
+    'length exceeds file',
+    Buffer.concat([body, trailerWith('{}', undefined, '90000000')]),
+    /exceeds file size/,
+    'IMAGE_LENGTH_EXCEEDS_FILE',
+  ],
+  [
+    'CRC mismatch',
+    Buffer.concat([body, trailerWith('{"Cmd":["/bin/sh"]}', 1234)]),
+    /CRC mismatch/,
+    'IMAGE_CRC_MISMATCH',
+  ],
   ['JSON does not parse', Buffer.concat([body, trailerWith('{"Cmd":')]), /not valid JSON/, 'IMAGE_BAD_JSON'],
   ['metadata not an object', Buffer.concat([body, trailerWith('[1,2]')]), /not a JSON object/, 'IMAGE_BAD_METADATA'],
-  ['Env of the wrong type', Buffer.concat([body, trailerWith('{"Env":"A=1"}')]), /metadata field Env/, 'IMAGE_BAD_METADATA'],
-  ['Cmd element of the wrong type', Buffer.concat([body, trailerWith('{"Cmd":["a",1]}')]), /metadata field Cmd\.1/, 'IMAGE_BAD_METADATA'],
-  ['WorkingDir of the wrong type', Buffer.concat([body, trailerWith('{"WorkingDir":5}')]), /metadata field WorkingDir/, 'IMAGE_BAD_METADATA'],
+  [
+    'Env of the wrong type',
+    Buffer.concat([body, trailerWith('{"Env":"A=1"}')]),
+    /metadata field Env/,
+    'IMAGE_BAD_METADATA',
+  ],
+  [
+    'Cmd element of the wrong type',
+    Buffer.concat([body, trailerWith('{"Cmd":["a",1]}')]),
+    /metadata field Cmd\.1/,
+    'IMAGE_BAD_METADATA',
+  ],
+  [
+    'WorkingDir of the wrong type',
+    Buffer.concat([body, trailerWith('{"WorkingDir":5}')]),
+    /metadata field WorkingDir/,
+    'IMAGE_BAD_METADATA',
+  ],
 ];
 
 for (const [name, bytes, re, code] of malformed) {

@@ -75,6 +75,6 @@ test('src/ throws only typed codes', () => {
     }
   }
   assert.ok(found > 50, `the scan found only ${found} throw sites: is its pattern still right?`);
-  assert.deepEqual(bare, [], 'use the concern\'s typed error class, not RuntimeError itself');
+  assert.deepEqual(bare, [], "use the concern's typed error class, not RuntimeError itself");
   assert.deepEqual(untyped, [], 'codes thrown but in no list');
 });

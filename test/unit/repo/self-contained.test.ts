@@ -10,7 +10,19 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../helpers/paths.js';
 
 /** What is searched, relative to the repository root. */
-const SEARCHED = ['src', 'test', 'scripts', 'bench', 'init', 'docs', 'bin', '.ci', 'README.md', 'package.json', 'runtime-descriptor.json'];
+const SEARCHED = [
+  'src',
+  'test',
+  'scripts',
+  'bench',
+  'init',
+  'docs',
+  'bin',
+  '.ci',
+  'README.md',
+  'package.json',
+  'runtime-descriptor.json',
+];
 /** Build outputs and caches under the searched folders (all git-ignored). */
 const SKIPPED = new Set(['init/build', 'bench/results', 'bench/kvm-kit']);
 // Built from pieces so that this file does not match itself.
@@ -49,14 +61,16 @@ const files = textFiles();
 
 test('the walk sees the sources, the tests and the docs', () => {
   const seen = new Set(files.map((f) => f.rel));
-  for (const f of ['src/cli/main.ts', 'test/helpers/paths.ts', 'docs/errors.md', 'README.md']) assert.ok(seen.has(f), f);
+  for (const f of ['src/cli/main.ts', 'test/helpers/paths.ts', 'docs/errors.md', 'README.md'])
+    assert.ok(seen.has(f), f);
 });
 
 test('no file points outside the checkout', () => {
   const hits: string[] = [];
   for (const f of files) {
     f.lines.forEach((line, i) => {
-      for (const needle of NEEDLES) if (line.includes(needle)) hits.push(`${f.rel}:${i + 1}: ${needle}: ${line.trim()}`);
+      for (const needle of NEEDLES)
+        if (line.includes(needle)) hits.push(`${f.rel}:${i + 1}: ${needle}: ${line.trim()}`);
       if (SEGMENTS.test(line)) hits.push(`${f.rel}:${i + 1}: a path to a folder beside the checkout: ${line.trim()}`);
     });
   }

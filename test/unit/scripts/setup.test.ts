@@ -48,7 +48,14 @@ test('setup --check on a fresh machine lists every missing package and the kerne
 
 test('setup --check on a set-up machine says there is nothing to do', async (t) => {
   const virtiofsd = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd'];
-  const have = await Promise.all(virtiofsd.map((p) => fs.access(p).then(() => true, () => false)));
+  const have = await Promise.all(
+    virtiofsd.map((p) =>
+      fs.access(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   if (!have.includes(true)) return t.skip('no virtiofsd on this host: setup would (rightly) report it missing');
   const r = await setupCheck('all');
   assert.equal(r.code, 0, r.stderr);

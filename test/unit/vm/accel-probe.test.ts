@@ -16,7 +16,11 @@ describe('decideAccel', () => {
     { name: 'usable', facts: good },
     { name: 'no device', facts: { kvmDevice: no('/dev/kvm does not exist') }, reason: /does not exist/ },
     { name: 'pvm', facts: { kvmDevice: OK, notPvm: no('backed by kvm_pvm') }, reason: /kvm_pvm/ },
-    { name: 'boot hangs', facts: { kvmDevice: OK, notPvm: OK, bootProbe: no('did not finish within 10000 ms') }, reason: /did not finish/ },
+    {
+      name: 'boot hangs',
+      facts: { kvmDevice: OK, notPvm: OK, bootProbe: no('did not finish within 10000 ms') },
+      reason: /did not finish/,
+    },
     { name: 'probe not run', facts: { kvmDevice: OK, notPvm: OK }, reason: /did not run/ },
   ];
   for (const row of table) {
@@ -33,7 +37,10 @@ describe('decideAccel', () => {
     });
     it(`kvm, ${row.name}`, () => {
       if (!row.reason) return assert.equal(decideAccel('kvm', row.facts).accel, 'kvm');
-      assert.throws(() => decideAccel('kvm', row.facts), (e: AccelError) => e.code === 'KVM_UNUSABLE' && row.reason!.test(e.message) && /--accel kvm/.test(e.message));
+      assert.throws(
+        () => decideAccel('kvm', row.facts),
+        (e: AccelError) => e.code === 'KVM_UNUSABLE' && row.reason!.test(e.message) && /--accel kvm/.test(e.message),
+      );
     });
   }
   it('tcg needs no facts', () => {
@@ -68,7 +75,10 @@ describe('probeAccel', () => {
     await probeAccel('auto', opts);
     assert.deepEqual(calls, ['dev', 'pvm', 'boot'], 'another kernel is probed again');
     calls.length = 0;
-    await probeAccel('auto', { ...opts, checks: { ...checks, kvmDevice: async () => (calls.push('dev'), no('/dev/kvm does not exist')) } });
+    await probeAccel('auto', {
+      ...opts,
+      checks: { ...checks, kvmDevice: async () => (calls.push('dev'), no('/dev/kvm does not exist')) },
+    });
     assert.deepEqual(calls, ['dev']);
     calls.length = 0;
     assert.equal((await probeAccel('tcg', opts)).accel, 'tcg');

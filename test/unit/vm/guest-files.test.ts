@@ -21,7 +21,13 @@ describe('guest files', () => {
   });
   it('says what to run when files are missing, and reads the manifest', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'guest-'));
-    await assert.rejects(locateGuestFiles({ guestDir: dir }), (e: GuestFilesError) => e.code === 'GUEST_NOT_BUILT' && /run scripts\/build-guest/.test(e.message) && /bzImage, initramfs.img, manifest.json/.test(e.message));
+    await assert.rejects(
+      locateGuestFiles({ guestDir: dir }),
+      (e: GuestFilesError) =>
+        e.code === 'GUEST_NOT_BUILT' &&
+        /run scripts\/build-guest/.test(e.message) &&
+        /bzImage, initramfs.img, manifest.json/.test(e.message),
+    );
     await fs.writeFile(path.join(dir, 'bzImage'), 'k');
     await fs.writeFile(path.join(dir, 'initramfs.img'), 'i');
     await fs.writeFile(path.join(dir, 'manifest.json'), '[1]');

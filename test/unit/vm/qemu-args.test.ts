@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildKernelCmdline, buildQemuArgs, memMiB, optValue, ROOTFS_SERIAL, type VmConfig } from '../../../src/vm/qemu-args.js';
+import {
+  buildKernelCmdline,
+  buildQemuArgs,
+  memMiB,
+  optValue,
+  ROOTFS_SERIAL,
+  type VmConfig,
+} from '../../../src/vm/qemu-args.js';
 
 const base: VmConfig = {
   accel: 'tcg',
@@ -47,7 +54,9 @@ describe('buildQemuArgs', () => {
 
   it('has no defaults, no reboot, a seccomp sandbox', () => {
     for (const f of ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot']) assert.ok(argv.includes(f), f);
-    assert.deepEqual(values(argv, '-sandbox'), ['on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
+    assert.deepEqual(values(argv, '-sandbox'), [
+      'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    ]);
   });
 
   it('boots the kernel and initramfs with our command line, console to the log file', () => {
@@ -73,7 +82,10 @@ describe('buildQemuArgs', () => {
     const devs = values(argv, '-device');
     assert.ok(devs.includes('virtio-blk-device,drive=disk0,serial=rootfs-0'));
     assert.ok(devs.includes('virtio-blk-device,drive=disk1,serial=upper-0'));
-    assert.throws(() => buildQemuArgs({ ...base, disks: [{ path: '/x', serial: 'x'.repeat(21), readOnly: true }] }), /20 bytes/);
+    assert.throws(
+      () => buildQemuArgs({ ...base, disks: [{ path: '/x', serial: 'x'.repeat(21), readOnly: true }] }),
+      /20 bytes/,
+    );
   });
 
   it('has the agent port named yagent on a listening socket', () => {
@@ -98,7 +110,10 @@ describe('buildQemuArgs', () => {
 
 describe('buildKernelCmdline', () => {
   it('appends extra parameters after the base ones', () => {
-    assert.equal(buildKernelCmdline(['ya.debug=1']), 'console=ttyS0 reboot=t panic=-1 cryptomgr.notests quiet ya.debug=1');
+    assert.equal(
+      buildKernelCmdline(['ya.debug=1']),
+      'console=ttyS0 reboot=t panic=-1 cryptomgr.notests quiet ya.debug=1',
+    );
   });
   it('rejects parameters with spaces', () => {
     assert.throws(() => buildKernelCmdline(['a b']), TypeError);

@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detectVirtiofsdKind, virtiofsdArgs, virtiofsdSearchPath, findVirtiofsd, identifyVirtiofsd } from '../../../src/vm/virtiofsd.js';
+import {
+  detectVirtiofsdKind,
+  virtiofsdArgs,
+  virtiofsdSearchPath,
+  findVirtiofsd,
+  identifyVirtiofsd,
+} from '../../../src/vm/virtiofsd.js';
 import { VirtiofsdError } from '../../../src/vm/errors.js';
 
 const C_HELP = `usage: /usr/lib/qemu/virtiofsd [options]
@@ -33,13 +39,42 @@ describe('detectVirtiofsdKind', () => {
 describe('virtiofsdArgs', () => {
   const o = { socketPath: '/run/y/r/vfs0.sock', sharedDir: '/w/vol-a', sandbox: 'namespace' as const };
   it('speaks the C command line', () => {
-    assert.deepEqual(virtiofsdArgs('c', o), ['--socket-path=/run/y/r/vfs0.sock', '-o', 'source=/w/vol-a', '-o', 'cache=auto', '-o', 'sandbox=namespace']);
-    assert.deepEqual(virtiofsdArgs('c', { ...o, sandbox: 'chroot', announceSubmounts: true }).slice(-3), ['sandbox=chroot', '-o', 'announce_submounts']);
+    assert.deepEqual(virtiofsdArgs('c', o), [
+      '--socket-path=/run/y/r/vfs0.sock',
+      '-o',
+      'source=/w/vol-a',
+      '-o',
+      'cache=auto',
+      '-o',
+      'sandbox=namespace',
+    ]);
+    assert.deepEqual(virtiofsdArgs('c', { ...o, sandbox: 'chroot', announceSubmounts: true }).slice(-3), [
+      'sandbox=chroot',
+      '-o',
+      'announce_submounts',
+    ]);
   });
   it('speaks the Rust command line', () => {
-    assert.deepEqual(virtiofsdArgs('rust', o), ['--socket-path', '/run/y/r/vfs0.sock', '--shared-dir', '/w/vol-a', '--cache', 'auto', '--sandbox', 'namespace']);
+    assert.deepEqual(virtiofsdArgs('rust', o), [
+      '--socket-path',
+      '/run/y/r/vfs0.sock',
+      '--shared-dir',
+      '/w/vol-a',
+      '--cache',
+      'auto',
+      '--sandbox',
+      'namespace',
+    ]);
     assert.deepEqual(virtiofsdArgs('rust', { ...o, sandbox: 'none', cache: 'always', announceSubmounts: true }), [
-      '--socket-path', '/run/y/r/vfs0.sock', '--shared-dir', '/w/vol-a', '--cache', 'always', '--sandbox', 'none', '--announce-submounts',
+      '--socket-path',
+      '/run/y/r/vfs0.sock',
+      '--shared-dir',
+      '/w/vol-a',
+      '--cache',
+      'always',
+      '--sandbox',
+      'none',
+      '--announce-submounts',
     ]);
   });
   it('refuses what the C one cannot take', () => {
@@ -51,18 +86,28 @@ describe('virtiofsdArgs', () => {
 describe('finding virtiofsd', () => {
   it('searches the explicit path only, else PATH then the distro locations', () => {
     assert.deepEqual(virtiofsdSearchPath('/opt/vfsd', { PATH: '/bin' }), ['/opt/vfsd']);
-    assert.deepEqual(virtiofsdSearchPath(undefined, { PATH: '/a:/b' }), ['/a/virtiofsd', '/b/virtiofsd', '/usr/libexec/virtiofsd', '/usr/lib/qemu/virtiofsd']);
+    assert.deepEqual(virtiofsdSearchPath(undefined, { PATH: '/a:/b' }), [
+      '/a/virtiofsd',
+      '/b/virtiofsd',
+      '/usr/libexec/virtiofsd',
+      '/usr/lib/qemu/virtiofsd',
+    ]);
   });
   it('names the missing explicit path', async () => {
-    await assert.rejects(findVirtiofsd({ explicitPath: '/nonexistent/virtiofsd' }), (e: VirtiofsdError) => e.code === 'VIRTIOFSD_NOT_FOUND' && e.message.includes('/nonexistent/virtiofsd'));
+    await assert.rejects(
+      findVirtiofsd({ explicitPath: '/nonexistent/virtiofsd' }),
+      (e: VirtiofsdError) => e.code === 'VIRTIOFSD_NOT_FOUND' && e.message.includes('/nonexistent/virtiofsd'),
+    );
   });
 });
 
 describe('identifyVirtiofsd', () => {
-  it('says that QEMU\'s C virtiofsd needs root when it fails unprivileged', async () => {
+  it("says that QEMU's C virtiofsd needs root when it fails unprivileged", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfsd-'));
     const fake = path.join(dir, 'virtiofsd');
-    fs.writeFileSync(fake, '#!/bin/sh\necho "setgroups() failed with error=1:Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    fs.writeFileSync(fake, '#!/bin/sh\necho "setgroups() failed with error=1:Operation not permitted" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
     try {
       await assert.rejects(identifyVirtiofsd(fake), (err: unknown) => {
         assert.ok(err instanceof VirtiofsdError);

@@ -10,7 +10,9 @@ import { decodeFrame, encodeMessage } from '../../../src/guest/frames.js';
 import { FRAME_VECTORS, MALFORMED_VECTORS, toHex } from './vectors.js';
 
 function framesFile(): string {
-  return FRAME_VECTORS.map((v) => `# ${v.direction}: ${describeMessage(v.message)}\n${toHex(encodeMessage(v.message))}\n`).join('');
+  return FRAME_VECTORS.map(
+    (v) => `# ${v.direction}: ${describeMessage(v.message)}\n${toHex(encodeMessage(v.message))}\n`,
+  ).join('');
 }
 
 function malformedFile(): string {
@@ -27,7 +29,10 @@ function malformedFile(): string {
 }
 
 const dir = path.resolve('test/vectors/guest');
-const files: [string, string][] = [['frames.txt', framesFile()], ['malformed.txt', malformedFile()]];
+const files: [string, string][] = [
+  ['frames.txt', framesFile()],
+  ['malformed.txt', malformedFile()],
+];
 for (const [name, text] of files) {
   const file = path.join(dir, name);
   if (process.argv.includes('--write')) {

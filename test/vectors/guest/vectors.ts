@@ -29,30 +29,96 @@ const G2H: Direction = 'guest->host';
 
 export const FRAME_VECTORS: FrameVector[] = [
   { direction: H2G, message: { type: 'HELLO', id: 1, version: 1 } },
-  { direction: H2G, message: { type: 'MOUNT_ROOT', id: 2, imageSerial: 'yaimage', upperSerial: '', tmpfsSize: 0n, hostname: 'golem-vm' } },
-  {
-    direction: H2G,
-    message: { type: 'MOUNT_ROOT', id: 3, imageSerial: 'yaimage', upperSerial: 'yaupper', tmpfsSize: 0x0102030405060708n, hostname: 'node-1' },
-  },
-  { direction: H2G, message: { type: 'MOUNT', id: 4, fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '' } },
-  {
-    direction: H2G,
-    message: { type: 'MOUNT', id: 5, fstype: '9p', source: 'vol1', target: '/golem/output', options: 'trans=virtio,version=9p2000.L,msize=524288' },
-  },
-  { direction: H2G, message: { type: 'MOUNT', id: 6, fstype: 'tmpfs', source: '', target: '/golem/tmp', options: 'size=1073741824' } },
-  { direction: H2G, message: { type: 'MOUNT', id: 7, fstype: 'ext4', source: 'yavol2', target: '/data', options: 'errors=remount-ro' } },
   {
     direction: H2G,
     message: {
-      type: 'RUN', id: 8, procId: 7, uid: 0, gid: 0, flags: 0, path: '/bin/echo', cwd: '/',
-      argv: ['echo', 'hi'], env: ['PATH=/usr/bin:/bin', 'HOME=/root'],
+      type: 'MOUNT_ROOT',
+      id: 2,
+      imageSerial: 'yaimage',
+      upperSerial: '',
+      tmpfsSize: 0n,
+      hostname: 'golem-vm',
     },
   },
   {
     direction: H2G,
-    message: { type: 'RUN', id: 9, procId: 8, uid: 1000, gid: 100, flags: 1, path: 'sh', cwd: '', argv: ['sh', '-c', 'cat; echo héllo ✓'], env: [] },
+    message: {
+      type: 'MOUNT_ROOT',
+      id: 3,
+      imageSerial: 'yaimage',
+      upperSerial: 'yaupper',
+      tmpfsSize: 0x0102030405060708n,
+      hostname: 'node-1',
+    },
   },
-  { direction: H2G, message: { type: 'RUN', id: 10, procId: 9, uid: 0, gid: 0, flags: 0, path: 'true', cwd: '/tmp', argv: [], env: [''] } },
+  {
+    direction: H2G,
+    message: { type: 'MOUNT', id: 4, fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '' },
+  },
+  {
+    direction: H2G,
+    message: {
+      type: 'MOUNT',
+      id: 5,
+      fstype: '9p',
+      source: 'vol1',
+      target: '/golem/output',
+      options: 'trans=virtio,version=9p2000.L,msize=524288',
+    },
+  },
+  {
+    direction: H2G,
+    message: { type: 'MOUNT', id: 6, fstype: 'tmpfs', source: '', target: '/golem/tmp', options: 'size=1073741824' },
+  },
+  {
+    direction: H2G,
+    message: { type: 'MOUNT', id: 7, fstype: 'ext4', source: 'yavol2', target: '/data', options: 'errors=remount-ro' },
+  },
+  {
+    direction: H2G,
+    message: {
+      type: 'RUN',
+      id: 8,
+      procId: 7,
+      uid: 0,
+      gid: 0,
+      flags: 0,
+      path: '/bin/echo',
+      cwd: '/',
+      argv: ['echo', 'hi'],
+      env: ['PATH=/usr/bin:/bin', 'HOME=/root'],
+    },
+  },
+  {
+    direction: H2G,
+    message: {
+      type: 'RUN',
+      id: 9,
+      procId: 8,
+      uid: 1000,
+      gid: 100,
+      flags: 1,
+      path: 'sh',
+      cwd: '',
+      argv: ['sh', '-c', 'cat; echo héllo ✓'],
+      env: [],
+    },
+  },
+  {
+    direction: H2G,
+    message: {
+      type: 'RUN',
+      id: 10,
+      procId: 9,
+      uid: 0,
+      gid: 0,
+      flags: 0,
+      path: 'true',
+      cwd: '/tmp',
+      argv: [],
+      env: [''],
+    },
+  },
   { direction: H2G, message: { type: 'STDIN', id: 11, procId: 8, data: utf8('hello\n') } },
   { direction: H2G, message: { type: 'STDIN', id: 12, procId: 8, data: new Uint8Array(0) } },
   { direction: H2G, message: { type: 'KILL', id: 13, procId: 8, signal: 15 } },
@@ -65,7 +131,10 @@ export const FRAME_VECTORS: FrameVector[] = [
   { direction: G2H, message: { type: 'HELLO_OK', id: 1, version: 1, description: 'ya-init 0.1.0' } },
   { direction: G2H, message: { type: 'OK', id: 2 } },
   { direction: G2H, message: { type: 'ERROR', id: 9, errno: 2, message: 'exec sh2: No such file or directory' } },
-  { direction: G2H, message: { type: 'ERROR', id: 3, errno: 22, message: 'mount /dev/vda on /mnt/image (squashfs): Invalid argument' } },
+  {
+    direction: G2H,
+    message: { type: 'ERROR', id: 3, errno: 22, message: 'mount /dev/vda on /mnt/image (squashfs): Invalid argument' },
+  },
   { direction: G2H, message: { type: 'ERROR', id: 14, errno: 3, message: 'kill 8: No such process' } },
   { direction: G2H, message: { type: 'ERROR', id: 15, errno: 71, message: '' } },
   { direction: G2H, message: { type: 'OUTPUT', id: 0, procId: 7, fd: 1, data: utf8('hi\n') } },
@@ -111,8 +180,16 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     reason: 'frame header: length 4294967295 exceeds MAX_PAYLOAD 1048576 (type 0x0001, id 1)',
     bytes: raw(0x01, 1, new Uint8Array(0), { len: 0xffffffff }),
   },
-  { direction: H2G, reason: 'frame header: flags 0x0001 are not 0 (type HELLO, id 1)', bytes: raw(0x01, 1, Uint8Array.from(u32(1)), { flags: 1 }) },
-  { direction: H2G, reason: 'frame header: flags 0x8000 are not 0 (type SYNC, id 2)', bytes: raw(0x08, 2, new Uint8Array(0), { flags: 0x8000 }) },
+  {
+    direction: H2G,
+    reason: 'frame header: flags 0x0001 are not 0 (type HELLO, id 1)',
+    bytes: raw(0x01, 1, Uint8Array.from(u32(1)), { flags: 1 }),
+  },
+  {
+    direction: H2G,
+    reason: 'frame header: flags 0x8000 are not 0 (type SYNC, id 2)',
+    bytes: raw(0x08, 2, new Uint8Array(0), { flags: 0x8000 }),
+  },
   { direction: H2G, reason: 'frame header: unknown type 0x0000 (id 1)', bytes: raw(0x00, 1, new Uint8Array(0)) },
   { direction: H2G, reason: 'frame header: unknown type 0x000a (id 1)', bytes: raw(0x0a, 1, Uint8Array.from(u32(1))) },
   { direction: H2G, reason: 'frame header: unknown type 0x0101 (id 1)', bytes: raw(0x0101, 1, new Uint8Array(0)) },
@@ -127,8 +204,16 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     reason: 'HELLO frame (id 1): payload ends inside u32 version (offset 0, needs 4 bytes, 2 left)',
     bytes: raw(0x01, 1, Uint8Array.of(1, 0)),
   },
-  { direction: H2G, reason: 'HELLO frame (id 1): 2 trailing bytes after the last field', bytes: raw(0x01, 1, Uint8Array.of(1, 0, 0, 0, 0, 0)) },
-  { direction: H2G, reason: 'SYNC frame (id 5): 1 trailing bytes after the last field', bytes: raw(0x08, 5, Uint8Array.of(0)) },
+  {
+    direction: H2G,
+    reason: 'HELLO frame (id 1): 2 trailing bytes after the last field',
+    bytes: raw(0x01, 1, Uint8Array.of(1, 0, 0, 0, 0, 0)),
+  },
+  {
+    direction: H2G,
+    reason: 'SYNC frame (id 5): 1 trailing bytes after the last field',
+    bytes: raw(0x08, 5, Uint8Array.of(0)),
+  },
   {
     direction: H2G,
     reason: 'MOUNT frame (id 4): str source at offset 12 declares 100 bytes, 3 left',
@@ -174,17 +259,37 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     reason: 'STDIN frame (id 8): payload ends inside u32 proc_id (offset 0, needs 4 bytes, 3 left)',
     bytes: raw(0x05, 8, Uint8Array.of(7, 0, 0)),
   },
-  { direction: H2G, reason: 'CREDIT frame (id 0): 4 trailing bytes after the last field', bytes: raw(0x07, 0, cat(u32(7), u32(3), u32(0))) },
+  {
+    direction: H2G,
+    reason: 'CREDIT frame (id 0): 4 trailing bytes after the last field',
+    bytes: raw(0x07, 0, cat(u32(7), u32(3), u32(0))),
+  },
   {
     direction: H2G,
     reason: 'MOUNT_ROOT frame (id 2): payload ends inside u64 tmpfs_size (offset 15, needs 8 bytes, 4 left)',
     bytes: raw(0x02, 2, cat(str('yaimage'), str(''), u32(0))),
   },
 
-  { direction: G2H, reason: 'OUTPUT frame (id 0): fd 3 is not 1 (stdout) or 2 (stderr)', bytes: raw(0x90, 0, cat(u32(7), [3], utf8('hi'))) },
-  { direction: G2H, reason: 'OUTPUT frame (id 0): fd 0 is not 1 (stdout) or 2 (stderr)', bytes: raw(0x90, 0, cat(u32(7), [0], utf8('hi'))) },
-  { direction: G2H, reason: 'OUTPUT frame (id 0): data of 0 bytes, must be 1..65536', bytes: raw(0x90, 0, cat(u32(7), [1])) },
-  { direction: G2H, reason: 'EXIT frame (id 0): 1 trailing bytes after the last field', bytes: raw(0x91, 0, cat(u32(7), u32(0), u32(0), [0])) },
+  {
+    direction: G2H,
+    reason: 'OUTPUT frame (id 0): fd 3 is not 1 (stdout) or 2 (stderr)',
+    bytes: raw(0x90, 0, cat(u32(7), [3], utf8('hi'))),
+  },
+  {
+    direction: G2H,
+    reason: 'OUTPUT frame (id 0): fd 0 is not 1 (stdout) or 2 (stderr)',
+    bytes: raw(0x90, 0, cat(u32(7), [0], utf8('hi'))),
+  },
+  {
+    direction: G2H,
+    reason: 'OUTPUT frame (id 0): data of 0 bytes, must be 1..65536',
+    bytes: raw(0x90, 0, cat(u32(7), [1])),
+  },
+  {
+    direction: G2H,
+    reason: 'EXIT frame (id 0): 1 trailing bytes after the last field',
+    bytes: raw(0x91, 0, cat(u32(7), u32(0), u32(0), [0])),
+  },
   {
     direction: G2H,
     reason: 'EXIT frame (id 0): payload ends inside i32 signal (offset 8, needs 4 bytes, 0 left)',
@@ -205,7 +310,11 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     reason: 'HELLO_OK frame (id 1): payload ends inside str description (offset 4, needs 4 bytes, 0 left)',
     bytes: raw(0x82, 1, Uint8Array.from(u32(1))),
   },
-  { direction: G2H, reason: 'OK frame (id 2): 4 trailing bytes after the last field', bytes: raw(0x80, 2, Uint8Array.from(u32(0))) },
+  {
+    direction: G2H,
+    reason: 'OK frame (id 2): 4 trailing bytes after the last field',
+    bytes: raw(0x80, 2, Uint8Array.from(u32(0))),
+  },
 ];
 
 export function toHex(b: Uint8Array): string {
