@@ -1,9 +1,9 @@
 /**
- * Layer 2 of the guest channel: binds a FrameBuffer and the frame encoder to a byte stream (the net.Socket of QEMU's
- * virtio-serial chardev, or any Duplex in tests).
+ * Layer 2 of the guest channel: binds a GuestFrameBuffer and the frame encoder to a byte stream (the net.Socket of
+ * QEMU's virtio-serial chardev, or any Duplex in tests).
  *
- *  - Reading: every chunk goes through a FrameBuffer; each whole frame is handed to the onMessage listeners, in order,
- *    synchronously. A malformed frame, a listener that throws, a stream error, or an end of stream inside a frame
+ *  - Reading: every chunk goes through a GuestFrameBuffer; each whole frame is handed to the onMessage listeners, in
+ *    order, synchronously. A malformed frame, a listener that throws, a stream error, or an end of stream inside a frame
  *    breaks the channel: onError, then the stream is destroyed, then onClose(cause).
  *  - Writing: `send` encodes at once (so a bad argument rejects before anything is written), then writes through a
  *    one-slot queue so frames never interleave; when `write()` returns false the next frame waits for 'drain'.
@@ -14,12 +14,12 @@
  */
 import type { Duplex } from 'node:stream';
 import { GuestChannelClosedError, GuestProtocolError } from './errors.js';
-import { encodeMessage, FrameBuffer, type Message } from './frames.js';
+import { encodeMessage, GuestFrameBuffer, type Message } from './frames.js';
 
 type Listener<T> = (value: T) => void;
 
 export class GuestChannel {
-  private readonly buffer = new FrameBuffer();
+  private readonly buffer = new GuestFrameBuffer();
   private writeTail: Promise<void> = Promise.resolve();
   private closedWith: { cause: Error | undefined } | undefined;
   private readonly drainWaiters = new Set<(err?: Error) => void>();

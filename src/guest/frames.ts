@@ -4,8 +4,8 @@
  *
  * A frame is a 12-byte header {u32 len, u16 type, u16 flags, u32 id} (little-endian) and `len` bytes of payload.
  * `decodeHeader` rejects len > MAX_PAYLOAD, flags != 0 and unknown types; `decodePayload` checks each field's length
- * before reading it and rejects leftover bytes. `FrameBuffer` does the same incrementally on a byte stream and checks
- * each header as soon as its 12 bytes are in, before buffering the payload. Every rejection is a GuestProtocolError
+ * before reading it and rejects leftover bytes. `GuestFrameBuffer` does the same incrementally on a byte stream and
+ * checks each header as soon as its 12 bytes are in, before buffering the payload. Every rejection is a GuestProtocolError
  * whose message names the frame, the field and the numbers involved.
  */
 import { GuestArgumentError, GuestProtocolError } from './errors.js';
@@ -341,7 +341,7 @@ export function decodeFrame(bytes: Uint8Array): Message {
  * undefined. A header is checked as soon as its 12 bytes are in, so a bad length is refused before its payload is
  * buffered. After a throw the buffer stays broken: every later call throws the same error.
  */
-export class FrameBuffer {
+export class GuestFrameBuffer {
   private chunks: Uint8Array[] = [];
   private size = 0;
   private header: FrameHeader | undefined;

@@ -1,5 +1,5 @@
-// FrameBuffer: frames split at every byte and at random chunk sizes, header checked before the payload is buffered,
-// sticky errors; the encoder refuses what the peer would reject.
+// GuestFrameBuffer: frames split at every byte and at random chunk sizes, header checked before the payload is
+// buffered, sticky errors; the encoder refuses what the peer would reject.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { GuestArgumentError } from '../../../src/guest/errors.js';
 import {
   decodeFrame,
   encodeMessage,
-  FrameBuffer,
+  GuestFrameBuffer,
   MAX_PAYLOAD,
   MAX_STRLIST,
   type Message,
@@ -19,14 +19,14 @@ const vectors = parseVectorFile(fs.readFileSync(path.resolve('test/vectors/guest
 const expected = vectors.map((v) => decodeFrame(v.bytes));
 const stream = Uint8Array.from(vectors.flatMap((v) => Array.from(v.bytes)));
 
-function readAll(buf: FrameBuffer): Message[] {
+function readAll(buf: GuestFrameBuffer): Message[] {
   const out: Message[] = [];
   for (let m = buf.tryRead(); m !== undefined; m = buf.tryRead()) out.push(m);
   return out;
 }
 
 test('the whole vector stream in one chunk', () => {
-  const buf = new FrameBuffer();
+  const buf = new GuestFrameBuffer();
   buf.append(stream);
   assert.deepEqual(readAll(buf), expected);
   assert.equal(buf.buffered, 0);
@@ -35,7 +35,7 @@ test('the whole vector stream in one chunk', () => {
 test('each frame split at every byte', () => {
   for (const v of vectors) {
     for (let cut = 0; cut <= v.bytes.length; cut++) {
-      const buf = new FrameBuffer();
+      const buf = new GuestFrameBuffer();
       buf.append(v.bytes.subarray(0, cut));
       const first = readAll(buf);
       buf.append(v.bytes.subarray(cut));
@@ -46,7 +46,7 @@ test('each frame split at every byte', () => {
 });
 
 test('the stream one byte at a time', () => {
-  const buf = new FrameBuffer();
+  const buf = new GuestFrameBuffer();
   const out: Message[] = [];
   for (let i = 0; i < stream.length; i++) {
     buf.append(stream.subarray(i, i + 1));
@@ -62,7 +62,7 @@ test('the stream at random chunk sizes (seeded)', () => {
     return seed % n;
   };
   for (let round = 0; round < 200; round++) {
-    const buf = new FrameBuffer();
+    const buf = new GuestFrameBuffer();
     const out: Message[] = [];
     for (let at = 0; at < stream.length;) {
       const n = 1 + rand(round % 2 === 0 ? 16 : 200);
@@ -77,7 +77,7 @@ test('the stream at random chunk sizes (seeded)', () => {
 test('a 1 MiB frame in 64 KiB chunks', () => {
   const data = new Uint8Array(MAX_PAYLOAD - 4).map((_, i) => i & 0xff);
   const frame = encodeMessage({ type: 'STDIN', id: 9, procId: 3, data });
-  const buf = new FrameBuffer();
+  const buf = new GuestFrameBuffer();
   let got: Message | undefined;
   for (let at = 0; at < frame.length; at += 65536) {
     buf.append(frame.subarray(at, at + 65536));
@@ -88,7 +88,7 @@ test('a 1 MiB frame in 64 KiB chunks', () => {
 });
 
 test('a bad header is refused by append as soon as its 12 bytes are in', () => {
-  const buf = new FrameBuffer();
+  const buf = new GuestFrameBuffer();
   buf.append(Uint8Array.of(0x01, 0x00, 0x10, 0x00, 0x04, 0x00, 0x00)); // len 1048577 ... (7 bytes: not checked yet)
   const msg = 'frame header: length 1048577 exceeds MAX_PAYLOAD 1048576 (type 0x0004, id 1)';
   assert.throws(() => buf.append(Uint8Array.of(0x00, 0x01, 0x00, 0x00, 0x00)), { message: msg });
@@ -100,7 +100,7 @@ test('a bad header is refused by append as soon as its 12 bytes are in', () => {
 test('a frame following a good one in the same chunk is still checked', () => {
   const good = encodeMessage({ type: 'OK', id: 1 });
   const bad = Uint8Array.of(0, 0, 0, 0, 0x80, 0, 1, 0, 2, 0, 0, 0);
-  const buf = new FrameBuffer();
+  const buf = new GuestFrameBuffer();
   buf.append(Uint8Array.from([...good, ...bad]));
   assert.deepEqual(buf.tryRead(), { type: 'OK', id: 1 });
   assert.throws(() => buf.tryRead(), { message: 'frame header: flags 0x0001 are not 0 (type OK, id 2)' });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { describeMessage } from '../../../src/guest/describe.js';
 import { GuestProtocolError } from '../../../src/guest/errors.js';
-import { decodeFrame, encodeMessage, FrameBuffer, isGuestMessage, MsgType } from '../../../src/guest/frames.js';
+import { decodeFrame, encodeMessage, GuestFrameBuffer, isGuestMessage, MsgType } from '../../../src/guest/frames.js';
 import { FRAME_VECTORS, MALFORMED_VECTORS, fromHex, parseVectorFile, toHex } from '../../vectors/guest/vectors.js';
 
 const dir = path.resolve('test/vectors/guest');
@@ -109,7 +109,7 @@ for (const m of malformed) {
       },
     );
     // A stream decoder rejects it too, with the same error, unless the frame is only cut short.
-    const buf = new FrameBuffer();
+    const buf = new GuestFrameBuffer();
     if (m.text.startsWith('frame truncated:')) {
       buf.append(m.bytes);
       assert.equal(buf.tryRead(), undefined);
