@@ -2,6 +2,13 @@
  * Protobuf "delimited" framing of the ExeUnit service protocol (docs/yagna-contract.md section 3.1): every
  * message is a varint length prefix followed by that many bytes of one encoded message.
  *
+ * Encoding is @bufbuild/protobuf's `sizeDelimitedEncode` (messages.ts, encodeResponseFrame). Decoding keeps its own
+ * loop rather than the library's `sizeDelimitedDecodeStream`/`sizeDelimitedPeek`: the stream decoder parses every
+ * body itself and ends at the first one that does not parse, while the service must answer a malformed request and
+ * go on reading (MESSAGE_DECODE_FAILED); its failures (a size over the limit, "incomplete data" at the end) are plain
+ * Errors, where the service needs FRAME_TOO_LARGE / FRAME_BAD_PREFIX / FRAME_TRUNCATED with the declared length; and
+ * both copy the input into one contiguous buffer, where this one keeps the chunks as they arrived.
+ *
  * Layer 1 (pure, no I/O): `FrameBuffer` accumulates chunks as they arrive and cuts frames out of them. The declared
  * length is checked against `maxFrameLength` as soon as the prefix is complete, before any body byte is waited
  * for, and a prefix longer than 10 bytes is refused. After either error the buffer is poisoned: the byte stream
@@ -19,28 +26,6 @@ import { FrameLengthError, FrameTruncatedError, OutputClosedError, StreamIoError
 export const DEFAULT_MAX_FRAME_LENGTH = 16 * 1024 * 1024;
 /** A varint encodes at most 64 bits, in at most 10 bytes. */
 const MAX_VARINT_BYTES = 10;
-
-/** Encodes a non-negative integer (≤ 2^53) as a protobuf varint. */
-export function encodeVarint(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot encode ${value} as a length varint`);
-  const out: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return Uint8Array.from(out);
-}
-
-/** Prefixes one encoded message with its length: the bytes of one frame. */
-export function encodeFrame(body: Uint8Array): Uint8Array {
-  const prefix = encodeVarint(body.length);
-  const frame = new Uint8Array(prefix.length + body.length);
-  frame.set(prefix, 0);
-  frame.set(body, prefix.length);
-  return frame;
-}
 
 export class FrameBuffer {
   private chunks: Uint8Array[] = [];
@@ -230,10 +215,10 @@ export class FrameWriter {
     this.errorListeners.push(listener);
   }
 
-  /** Queues one frame (the body; the prefix is added here). Resolves once the stream accepted all of its bytes. */
-  write(body: Uint8Array): Promise<void> {
+  /** Queues one whole frame, length prefix included (sizeDelimitedEncode). Resolves once the stream accepted all of
+   * its bytes. */
+  write(frame: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
-    const frame = encodeFrame(body);
     const result = this.tail.then(() => this.writeNow(frame));
     this.tail = result.catch(() => {});
     return result;

@@ -4,7 +4,8 @@
  * section 3.2): Response.id is field 2; events carry `event: true` and id 0; empty messages in the oneof (kill{},
  * shutdown{}) are still encoded, which protobuf-es does for any set message field.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { sizeDelimitedEncode } from '@bufbuild/protobuf/wire';
 import { RuntimeError, errorChain } from '../errors.js';
 import { MessageDecodeError } from './errors.js';
 import {
@@ -30,8 +31,9 @@ export function decodeRequest(body: Uint8Array): Request {
   }
 }
 
-export function encodeResponse(response: Response): Uint8Array {
-  return toBinary(ResponseSchema, response);
+/** One response as a whole frame: varint length prefix and body. */
+export function encodeResponseFrame(response: Response): Uint8Array {
+  return sizeDelimitedEncode(ResponseSchema, response);
 }
 
 export function helloReply(id: bigint, version: string): Response {

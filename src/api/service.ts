@@ -27,7 +27,7 @@ import { ServiceRequestError, type StreamIoError } from './errors.js';
 import { FrameReader, FrameWriter } from './frame-codec.js';
 import {
   decodeRequest,
-  encodeResponse,
+  encodeResponseFrame,
   errorReply,
   helloReply,
   killReply,
@@ -97,7 +97,7 @@ class Service {
   }
 
   private send(response: Response): Promise<void> {
-    return this.writer.write(encodeResponse(response));
+    return this.writer.write(encodeResponseFrame(response));
   }
 
   /** For replies nobody waits on: a failed write is already reported through writer.onError. */

@@ -2,14 +2,8 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { FrameLengthError, FrameTruncatedError, OutputClosedError, StreamIoError } from '../../../src/api/errors.js';
-import {
-  DEFAULT_MAX_FRAME_LENGTH,
-  FrameBuffer,
-  FrameReader,
-  FrameWriter,
-  encodeFrame,
-  encodeVarint,
-} from '../../../src/api/frame-codec.js';
+import { DEFAULT_MAX_FRAME_LENGTH, FrameBuffer, FrameReader, FrameWriter } from '../../../src/api/frame-codec.js';
+import { encodeFrame, encodeVarint } from '../../helpers/delimited.js';
 import { fromHex, loadFrameVectors, toHex } from '../../helpers/runtime-api-vectors.js';
 
 const vectors = loadFrameVectors();
@@ -271,7 +265,7 @@ describe('FrameWriter', () => {
     const writer = new FrameWriter(stream);
     let drains = 0;
     stream.on('drain', () => drains++);
-    await Promise.all(bodies.map((b) => writer.write(fromHex(b))));
+    await Promise.all(bodies.map((b) => writer.write(encodeFrame(fromHex(b)))));
     assert.deepEqual(
       written.map((c) => c.toString('hex')),
       vectors.map((v) => toHex(v.frame)),
@@ -282,7 +276,7 @@ describe('FrameWriter', () => {
   it('resolves a write only once the stream accepted it', async () => {
     const { stream, written } = slowSink();
     const writer = new FrameWriter(stream);
-    await writer.write(fromHex('0801'));
+    await writer.write(encodeFrame(fromHex('0801')));
     assert.equal(written.length, 1);
     assert.equal(written[0]!.toString('hex'), '020801');
   });
@@ -290,9 +284,9 @@ describe('FrameWriter', () => {
   it('refuses writes after close() but sends those queued before', async () => {
     const { stream, written } = slowSink();
     const writer = new FrameWriter(stream);
-    const queued = writer.write(fromHex('0801'));
+    const queued = writer.write(encodeFrame(fromHex('0801')));
     writer.close('the service has ended');
-    await assert.rejects(writer.write(fromHex('0802')), (err: unknown) => {
+    await assert.rejects(writer.write(encodeFrame(fromHex('0802'))), (err: unknown) => {
       assert.ok(err instanceof OutputClosedError);
       assert.equal(err.code, 'OUTPUT_CLOSED');
       assert.equal(err.message, 'the service has ended');
@@ -312,13 +306,13 @@ describe('FrameWriter', () => {
     const writer = new FrameWriter(stream);
     const reported: StreamIoError[] = [];
     writer.onError((e) => reported.push(e));
-    await assert.rejects(writer.write(fromHex('0801')), (err: unknown) => {
+    await assert.rejects(writer.write(encodeFrame(fromHex('0801'))), (err: unknown) => {
       assert.ok(err instanceof StreamIoError);
       assert.equal(err.code, 'OUTPUT_FAILED');
       assert.equal(err.message, 'writing responses failed: write EPIPE');
       return true;
     });
-    await assert.rejects(writer.write(fromHex('0801')));
+    await assert.rejects(writer.write(encodeFrame(fromHex('0801'))));
     assert.equal(reported.length, 1);
   });
 });

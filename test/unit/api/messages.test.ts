@@ -3,12 +3,13 @@ import { describe, it } from 'node:test';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { RuntimeError } from '../../../src/errors.js';
 import { MessageDecodeError } from '../../../src/api/errors.js';
-import { FrameBuffer, encodeFrame } from '../../../src/api/frame-codec.js';
+import { FrameBuffer } from '../../../src/api/frame-codec.js';
+import { encodeFrame } from '../../helpers/delimited.js';
 import { NetworkInterface, RequestSchema, ResponseSchema } from '../../../src/api/generated/runtime_pb.js';
 import {
   Response_ErrorCode,
   decodeRequest,
-  encodeResponse,
+  encodeResponseFrame,
   errorCodeOf,
   errorReply,
   helloReply,
@@ -39,7 +40,7 @@ function vector(prefix: string): FrameVector {
 }
 
 function frameOf(response: Response): string {
-  return toHex(encodeFrame(encodeResponse(response)));
+  return toHex(encodeResponseFrame(response));
 }
 
 describe('runtime.proto against frames.txt', () => {

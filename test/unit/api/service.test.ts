@@ -5,7 +5,8 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import { pino } from 'pino';
 import type { ActivityApi } from '../../../src/activity-api.js';
 import { RuntimeError } from '../../../src/errors.js';
-import { FrameBuffer, encodeFrame, encodeVarint } from '../../../src/api/frame-codec.js';
+import { FrameBuffer } from '../../../src/api/frame-codec.js';
+import { encodeFrame, encodeVarint } from '../../helpers/delimited.js';
 import {
   RequestSchema,
   ResponseSchema,
