@@ -12,7 +12,7 @@
  * Any failure tears down what was started and throws VmStartError built from facts (QEMU's last stderr line, the
  * last console line).
  *
- * Stop (VmHandle.stop, idempotent; also run when QEMU ends by itself or `signal` aborts), in fixed order:
+ * Stop (VmHandle.stop, idempotent; also run when QEMU ends by itself or `signal` aborts): teardown.ts, in fixed order
  * QEMU SIGTERM -> SIGKILL after `stopGraceMs`, then each virtiofsd the same way, then verify every pid is gone
  * (a live /proc/<pid>/cmdline; a zombie has none), then remove the sockets and the short symlink. stop() does NOT
  * ask the guest to shut down: the caller sends SHUTDOWN over the agent first when it wants a clean guest exit.
@@ -22,10 +22,11 @@ import { constants as fsConstants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { describeEarlyExit, describeEnd, VmStartError, VmStopError, type ChildEnd } from './errors.js';
+import { describeEarlyExit, describeEnd, VmStartError, type ChildEnd } from './errors.js';
 import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
 import { createShortPath } from '../unix-socket-path.js';
-import { descendantsOf, procStartTime, spawnSupervised, waitPidsGone, type SupervisedChild } from './supervisor.js';
+import { spawnSupervised, type SupervisedChild } from './supervisor.js';
+import { tearDownVm, type VmParts } from './teardown.js';
 import {
   defaultSandbox,
   findVirtiofsd,
@@ -136,58 +137,19 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
   const socketTimeoutMs = cfg.socketTimeoutMs ?? 10_000;
   const grace = cfg.stopGraceMs ?? 3000;
 
-  const short = await createShortPath(runDir);
-  const helpers: SupervisedChild[] = [];
-  const sockets: string[] = [];
-  let qemu: SupervisedChild | undefined;
-  let agent: net.Socket | undefined;
+  const parts: VmParts = { helpers: [], sockets: [], short: await createShortPath(runDir) };
+  const { helpers, sockets, short } = parts;
   let stopRequested = false;
   let teardown: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
     stopRequested = true;
-    teardown ??= (async () => {
-      const all = [qemu, ...helpers].filter((c): c is SupervisedChild => c !== undefined);
-      // Their own children too: the C virtiofsd's namespace sandbox forks a worker (it dies with its parent via
-      // PR_SET_PDEATHSIG, which we verify rather than trust).
-      const pids = all.filter((c) => c.running()).map((c) => c.pid);
-      const tracked = [...pids, ...descendantsOf(pids)];
-      // Identity = pid + start time, so a pid reused by an unrelated process is never waited for or killed.
-      const started = new Map(tracked.map((p) => [p, procStartTime(p)]));
-      const same = (p: number): boolean => started.get(p) !== undefined && procStartTime(p) === started.get(p);
-      if (qemu) await qemu.terminate(grace);
-      agent?.destroy();
-      await Promise.all(helpers.map((h) => h.terminate(grace)));
-      let lingering = await waitPidsGone(tracked, 2000, same);
-      if (lingering.length > 0) {
-        vlog.warn({ lingering }, 'descendants outlived their parents; sending SIGKILL');
-        for (const p of lingering) {
-          if (!same(p)) continue;
-          try {
-            process.kill(p, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-        lingering = await waitPidsGone(lingering, 1000, same);
-      }
-      // The Rust virtiofsd also keeps a lock file, `<socket>.pid`, beside its socket, and leaves it when killed.
-      for (const s of sockets) await Promise.all([fs.rm(s, { force: true }), fs.rm(`${s}.pid`, { force: true })]);
-      await short.dispose();
-      if (lingering.length > 0) {
-        vlog.error({ lingering }, 'processes outlived teardown');
-        throw new VmStopError(
-          'PROCESS_LINGERED',
-          `VM teardown left processes running after SIGKILL: pids ${lingering.join(', ')}`,
-        );
-      }
-      vlog.info('VM torn down');
-    })();
+    teardown ??= tearDownVm(parts, grace, vlog);
     return teardown;
   };
 
   const failStart = async (err: unknown): Promise<never> => {
-    agent?.destroy();
+    parts.agent?.destroy();
     await stop().catch((e: unknown) => vlog.error({ err: e }, 'teardown after failed start'));
     throw err;
   };
@@ -269,11 +231,12 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       ninep: cfg.ninep ?? [],
     });
     await fs.writeFile(consoleLogPath, '');
-    qemu = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir }, vlog);
-    const q = qemu;
+    const q = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir }, vlog);
+    parts.qemu = q;
 
     // 3. the agent socket.
-    agent = await connectAgent(agentPath, q, socketTimeoutMs, consoleLogPath);
+    const agent = await connectAgent(agentPath, q, socketTimeoutMs, consoleLogPath);
+    parts.agent = agent;
     // The guest client adds its own listeners later; this one keeps a reset connection (QEMU killed, also by a start
     // cancelled right here) from becoming an uncaught 'error' event.
     agent.on('error', (err) => vlog.debug({ err }, 'agent socket error'));
@@ -283,7 +246,9 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     return failStart(err);
   }
 
-  const q = qemu;
+  // Both were set by the try block above, or failStart threw.
+  const q = parts.qemu!;
+  const agent = parts.agent!;
   /** Set when a helper died under a running VM (the reason the VM was then stopped). */
   let helperFailure: string | undefined;
   let guestStopping = false;
@@ -340,9 +305,8 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     });
   }
 
-  const agentSocket = agent;
   return {
-    agent: agentSocket,
+    agent,
     accel: cfg.accel,
     exited,
     consoleLogPath,
