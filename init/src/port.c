@@ -122,7 +122,7 @@ static void wait_port_writable(void)
 }
 
 /* Sends the k bytes that g_mid holds. Returns 0, or -1 when the port refuses splice before taking any of
- * them; then the caller still has them in g_mid (port_mid_copy). */
+ * them; then they are still in g_mid. */
 static int mid_to_port(size_t k, int first)
 {
 	size_t done = 0;
@@ -145,18 +145,18 @@ static int mid_to_port(size_t k, int first)
 	return 0;
 }
 
-/* Reads the k bytes left in g_mid into buf. */
-static void mid_copy(uint8_t *buf, size_t k)
+/* Reads exactly n bytes that are known to be in pipe fd (what names it in the fatal message). */
+static void read_exact(int fd, uint8_t *buf, size_t n, const char *what)
 {
 	size_t got = 0;
-	while (got < k) {
-		ssize_t r = read(g_mid[0], buf + got, k - got);
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
 		if (r > 0)
 			got += (size_t)r;
 		else if (r < 0 && errno == EINTR)
 			continue;
 		else
-			die("read %zu bytes back from the splice pipe: %s", k, r < 0 ? strerror(errno) : "EOF");
+			die("read %zu announced bytes of %s: %s", n, what, r < 0 ? strerror(errno) : "EOF");
 	}
 }
 
@@ -172,17 +172,8 @@ int port_splice_all(int from, size_t n, uint8_t *copybuf)
 			    k < 0 ? strerror(errno) : "EOF");
 		if (mid_to_port((size_t)k, done == 0) < 0) {
 			/* Refused before any byte of this frame left: send the frame's bytes by copy instead. */
-			mid_copy(copybuf, (size_t)k);
-			size_t got = (size_t)k;
-			while (got < n) {
-				ssize_t r = read(from, copybuf + got, n - got);
-				if (r > 0)
-					got += (size_t)r;
-				else if (r < 0 && errno == EINTR)
-					continue;
-				else
-					die("read %zu announced bytes of a process pipe: %s", n, r < 0 ? strerror(errno) : "EOF");
-			}
+			read_exact(g_mid[0], copybuf, (size_t)k, "the splice pipe");
+			read_exact(from, copybuf + k, n - (size_t)k, "a process pipe");
 			port_send_frame(copybuf, n);
 			return -1;
 		}
