@@ -19,89 +19,93 @@ import { execBaseline, guestClocksource, runIn, timedInGuest, type BootedVm } fr
 export const STREAM_BYTES = 256 * 1024 * 1024;
 export const CHATTER_LINES = 300_000;
 
-export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure[]> {
-  const n = iterations(ctx, 2, 5);
-  const a = vm.activity;
-  ctx.say(`stdout streaming: 1 warm-up + ${n} runs of ${STREAM_BYTES >> 20} MiB, alternating with the in-guest pipe`);
-  const mib = STREAM_BYTES >> 20;
-  const once = async (): Promise<number> => {
-    const t0 = performance.now();
-    const r = await runIn(a, ['/bin/dd', 'if=/dev/zero', 'bs=1M', `count=${mib}`], { countOnly: true });
-    const ms = performance.now() - t0;
-    if (r.code !== 0 || r.stdoutBytes !== STREAM_BYTES)
-      throw new Error(`streaming: exit ${r.code}, ${r.stdoutBytes} of ${STREAM_BYTES} bytes arrived`);
-    return ms;
-  };
-  const pipe = (base: number): Promise<{ host: number; guest: number }> =>
-    timedInGuest(a, ['/bin/sh', '-c', `dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | cat > /dev/null`], base);
-  const base = await execBaseline(a);
-  await once();
-  await pipe(base);
-  const host: number[] = [];
+/** One warm-up of each, then n rounds alternating the producer (host-timed) and its in-guest pipe floor. */
+async function alternate(
+  n: number,
+  once: () => Promise<{ ms: number; bytes: number }>,
+  pipe: () => Promise<{ host: number; guest: number }>,
+): Promise<{ bytes: number; samples: number[]; floor: number[]; floorGuest: number[] }> {
+  const { bytes } = await once();
+  await pipe();
+  const samples: number[] = [];
   const floor: number[] = [];
   const floorGuest: number[] = [];
   for (let i = 0; i < n; i++) {
-    host.push(mbPerSec(STREAM_BYTES, await once()));
-    const p = await pipe(base);
-    floor.push(mbPerSec(STREAM_BYTES, p.host));
-    floorGuest.push(mbPerSec(STREAM_BYTES, p.guest));
+    samples.push(mbPerSec(bytes, (await once()).ms));
+    const p = await pipe();
+    floor.push(mbPerSec(bytes, p.host));
+    floorGuest.push(mbPerSec(bytes, p.guest));
   }
-  const clock = await guestClocksource(a);
+  return { bytes, samples, floor, floorGuest };
+}
+
+export async function streaming(ctx: BenchContext, vm: BootedVm): Promise<Figure[]> {
+  const n = iterations(ctx, 2, 5);
+  const a = vm.activity;
+  const base = await execBaseline(a);
+  const timed = async (argv: string[]): Promise<{ ms: number; bytes: number; code: number; stderr: string }> => {
+    const t0 = performance.now();
+    const r = await runIn(a, argv, { countOnly: true });
+    return { ms: performance.now() - t0, bytes: r.stdoutBytes, code: r.code, stderr: r.stderr.toString() };
+  };
+
+  ctx.say(`stdout streaming: 1 warm-up + ${n} runs of ${STREAM_BYTES >> 20} MiB, alternating with the in-guest pipe`);
+  const mib = STREAM_BYTES >> 20;
+  const big = await alternate(
+    n,
+    async () => {
+      const r = await timed(['/bin/dd', 'if=/dev/zero', 'bs=1M', `count=${mib}`]);
+      if (r.code !== 0 || r.bytes !== STREAM_BYTES)
+        throw new Error(`streaming: exit ${r.code}, ${r.bytes} of ${STREAM_BYTES} bytes arrived`);
+      return r;
+    },
+    () => timedInGuest(a, ['/bin/sh', '-c', `dd if=/dev/zero bs=1M count=${mib} 2>/dev/null | cat > /dev/null`], base),
+  );
 
   ctx.say(
     `stdout streaming, small writes: 1 warm-up + ${n} runs of chatter -n ${CHATTER_LINES}, alternating with the in-guest pipe`,
   );
   const chatter = ['/usr/local/bin/chatter', '-n', String(CHATTER_LINES)];
-  const chatterOnce = async (): Promise<{ ms: number; bytes: number }> => {
-    const t0 = performance.now();
-    const r = await runIn(a, chatter, { countOnly: true });
-    const ms = performance.now() - t0;
-    if (r.code !== 0) throw new Error(`small-write streaming: exit ${r.code}: ${r.stderr}`);
-    return { ms, bytes: r.stdoutBytes };
-  };
-  const chatterPipe = (): Promise<{ host: number; guest: number }> =>
-    timedInGuest(a, ['/bin/sh', '-c', `${chatter.join(' ')} | cat > /dev/null`], base);
-  const { bytes: lineBytes } = await chatterOnce();
-  await chatterPipe();
-  const small: number[] = [];
-  const smallFloor: number[] = [];
-  const smallFloorGuest: number[] = [];
-  for (let i = 0; i < n; i++) {
-    small.push(mbPerSec(lineBytes, (await chatterOnce()).ms));
-    const p = await chatterPipe();
-    smallFloor.push(mbPerSec(lineBytes, p.host));
-    smallFloorGuest.push(mbPerSec(lineBytes, p.guest));
-  }
+  const small = await alternate(
+    n,
+    async () => {
+      const r = await timed(chatter);
+      if (r.code !== 0) throw new Error(`small-write streaming: exit ${r.code}: ${r.stderr}`);
+      return r;
+    },
+    () => timedInGuest(a, ['/bin/sh', '-c', `${chatter.join(' ')} | cat > /dev/null`], base),
+  );
+  const clock = await guestClocksource(a);
   return [
     makeFigure({
       id: 'stdout-stream-lines',
       title: `stdout streaming of ${CHATTER_LINES} lines written one write(2) each`,
       unit: 'MB/s',
       better: 'higher',
-      samples: small,
+      samples: small.samples,
       floors: [
         {
           label:
             'the same writer into a pipe inside the guest (chatter | cat > /dev/null), host clock minus one exec round trip',
-          samples: smallFloor,
+          samples: small.floor,
         },
-        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: smallFloorGuest },
+        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: small.floorGuest },
       ],
-      notes: [`${lineBytes} bytes in lines of 9..80 bytes (test/image/chatter.c); reported, no target`],
+      notes: [`${small.bytes} bytes in lines of 9..80 bytes (test/image/chatter.c); reported, no target`],
     }),
     makeFigure({
       id: 'stdout-stream',
       title: 'stdout streaming of 256 MiB to the host',
       unit: 'MB/s',
       better: 'higher',
-      samples: host,
+      samples: big.samples,
       floors: [
         {
           label:
             'the same bytes through a pipe inside the guest (dd | cat > /dev/null), host clock minus one exec round trip',
-          samples: floor,
+          samples: big.floor,
         },
-        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: floorGuest },
+        { label: `the same pipe, guest clock (clocksource ${clock})`, samples: big.floorGuest },
       ],
       target: { text: 'at least 50 % of the in-guest pipe', bound: 'min', ratio: 0.5 },
       notes: [
