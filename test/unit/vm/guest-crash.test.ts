@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../helpers/paths.js';
 
 describe('guest crash detection in the console', () => {
   it('names the first line of a real oops (the splice crash in PID 1, console of a 6.1 guest)', () => {
-    const text = fs.readFileSync(path.join(REPO_ROOT, 'test', 'vectors', 'console', 'oops-splice-6.1.log'), 'utf8');
+    const text = fs.readFileSync(path.join(REPO_ROOT, 'test', 'vectors', 'console', 'oops-splice-6.1.txt'), 'utf8');
     assert.equal(findGuestCrash(text), 'BUG: kernel NULL pointer dereference, address: 0000000000000000');
     assert.equal(
       describeGuestCrash(findGuestCrash(text)!),
