@@ -6,14 +6,16 @@
  *   2. make sure fds 0-2 exist (the console), so pipes created later never land on them;
  *   3. block every signal except the synchronous faults; they arrive through a signalfd, never a handler;
  *   4. mount /proc, /sys, /dev in the initramfs;
- *   5. find the virtio-serial port named "yagent" and open it;
- *   6. serve the protocol in the event loop (loop.c), which never returns.
- * Any failure here is fatal: die() logs it, syncs and reboots, which ends the VM (QEMU runs with -no-reboot).
+ *   5. bring the loopback interface up (net.c; a failure is logged, not fatal: no command needs it to start);
+ *   6. find the virtio-serial port named "yagent" and open it;
+ *   7. serve the protocol in the event loop (loop.c), which never returns.
+ * Any other failure here is fatal: die() logs it, syncs and reboots, which ends the VM (QEMU runs with -no-reboot).
  */
 #define _GNU_SOURCE
 #include "log.h"
 #include "loop.h"
 #include "mounts.h"
+#include "net.h"
 #include "port.h"
 
 #include <errno.h>
@@ -72,6 +74,7 @@ int main(void)
 	if (mounts_early() < 0)
 		die("boot: %s", g_err.msg);
 	ensure_std_fds(); /* /dev/null exists now, should the console be missing */
+	net_loopback_up(); /* fail() has logged why, if it failed */
 	g_port_fd = port_open(PORT_NAME, PORT_WAIT_MS);
 	if (g_port_fd < 0)
 		die("boot: %s", g_err.msg);

@@ -83,6 +83,16 @@ test('files written by one command are seen by the next (state persists)', async
   assert.equal((await run(vm.activity, ['cat', '/root/state.txt'])).stdout.toString(), 'persisted\n');
 });
 
+test('the loopback interface is up with 127.0.0.1, and a server on localhost answers', async () => {
+  const addr = await sh(vm.activity, 'ip -4 addr show dev lo');
+  assert.match(addr.stdout.toString(), /inet 127\.0\.0\.1\/8/, addr.stdout.toString() + addr.stderr.toString());
+  const r = await sh(
+    vm.activity,
+    'nc -l -p 8099 -e echo hello-from-lo & for i in $(seq 100); do nc 127.0.0.1 8099 < /dev/null && break; sleep 0.1; done',
+  );
+  assert.equal(r.stdout.toString(), 'hello-from-lo\n', r.stderr.toString());
+});
+
 test('/proc, /dev, /tmp, /etc/hosts are set up in the image root', async () => {
   const r = await sh(
     vm.activity,
