@@ -113,17 +113,25 @@ int port_splice_init(void)
 	return 0;
 }
 
-/* Waits until the port takes more (the host reads). */
+/* Waits until the port takes more (the host reads). A host that went away makes splice say EAGAIN for ever and
+ * poll report POLLHUP without POLLOUT: that is a broken channel, not a full port (else PID 1 would spin). */
 static void wait_port_writable(void)
 {
 	struct pollfd pfd = { .fd = g_port_fd, .events = POLLOUT };
-	if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+	int r = poll(&pfd, 1, -1);
+	if (r < 0 && errno != EINTR)
 		die("poll host port: %s", strerror(errno));
+	if (r > 0 && !(pfd.revents & POLLOUT) && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+		die("channel to the host is broken: host disconnected");
 }
 
+static void read_exact(int fd, uint8_t *buf, size_t n, const char *what);
+
 /* Sends the k bytes that g_mid holds. Returns 0, or -1 when the port refuses splice before taking any of
- * them; then they are still in g_mid. */
-static int mid_to_port(size_t k, int first)
+ * them; then they are still in g_mid. A splice that stops short later (a zero-length buffer, which a writer whose
+ * write(2) faulted can leave in a pipe, ends the kernel's scatter list early) is finished by copy through buf
+ * (k bytes of room), so the frame stays exact. */
+static int mid_to_port(size_t k, int first, uint8_t *buf)
 {
 	size_t done = 0;
 	while (done < k) {
@@ -140,7 +148,10 @@ static int mid_to_port(size_t k, int first)
 		}
 		if (first && done == 0)
 			return fail(s < 0 ? "splice to host port" : "splice to host port: no data");
-		die("splice to host port after %zu of %zu bytes: %s", done, k, s < 0 ? strerror(errno) : "no data");
+		read_exact(g_mid[0], buf, k - done, "the splice pipe");
+		if (port_write_all(buf, k - done, -1) < 0)
+			die("channel to the host is broken: %s", g_err.msg);
+		return 0;
 	}
 	return 0;
 }
@@ -170,7 +181,7 @@ int port_splice_all(int from, size_t n, uint8_t *copybuf)
 		if (k <= 0)
 			die("splice %zu announced bytes of a process pipe (%zu moved): %s", n, done,
 			    k < 0 ? strerror(errno) : "EOF");
-		if (mid_to_port((size_t)k, done == 0) < 0) {
+		if (mid_to_port((size_t)k, done == 0, copybuf) < 0) {
 			/* Refused before any byte of this frame left: send the frame's bytes by copy instead. */
 			read_exact(g_mid[0], copybuf, (size_t)k, "the splice pipe");
 			read_exact(from, copybuf + k, n - (size_t)k, "a process pipe");

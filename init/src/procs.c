@@ -20,6 +20,7 @@
 #include "log.h"
 #include "port.h"
 #include "spawn.h"
+#include "util.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -268,10 +269,10 @@ void procs_credit(const struct proto_msg *m)
 	if (!p)
 		return; /* unknown or finished: ignored, as the protocol says */
 	p->credit += m->u.credit.bytes;
-	if (p->credit > 0) {
-		arm(p, 1, 1);
-		arm(p, 2, 1);
-	}
+	/* Once reaped, only a pipe with bytes left to send is worth waking up for. */
+	for (int i = 1; i <= 2 && p->credit > 0; i++)
+		if (tail_open(p, i))
+			arm(p, i, 1);
 }
 
 /* n output bytes were sent: at 0 credit both pipes leave the epoll set until the host grants more. */
@@ -422,18 +423,39 @@ static int reap_all(void)
 	}
 }
 
+/* During SHUTDOWN: read and discard what every open output pipe holds, so a process whose SIGTERM handler logs to
+ * a full pipe is not blocked there until SIGKILL. Nothing more is sent to the host. */
+static void discard_output(void)
+{
+	for (struct proc *p = g_procs; p; p = p->next)
+		for (int i = 1; i <= 2; i++)
+			while (p->fd[i] >= 0 && read(p->fd[i], g_outbuf, sizeof g_outbuf) > 0)
+				;
+}
+
+/* Waits until init has no child left or wait_ms passed (by the clock: sleeps stretch under emulation),
+ * draining output pipes meanwhile; returns 1 when none is left. */
+static int wait_children(int wait_ms)
+{
+	long long deadline = now_ms() + wait_ms;
+	for (;;) {
+		discard_output();
+		if (reap_all())
+			return 1;
+		if (now_ms() >= deadline)
+			return 0;
+		usleep(10000);
+	}
+}
+
 void procs_shutdown(int wait_ms)
 {
 	/* Every process in the guest, not only the tracked commands: a background server started with `&` must
 	 * get the chance to finish its writes before the final sync. kill(-1) from PID 1 reaches all but init. */
-	if (kill(-1, SIGTERM) == 0) {
-		for (int waited = 0; waited < wait_ms && !reap_all(); waited += 10)
-			usleep(10000);
-		if (!reap_all()) {
-			log_info("shutdown: processes left after %d ms; sending SIGKILL", wait_ms);
-			kill(-1, SIGKILL);
-		}
+	kill(-1, SIGTERM);
+	if (!wait_children(wait_ms)) {
+		log_info("shutdown: processes left after %d ms; sending SIGKILL", wait_ms);
+		kill(-1, SIGKILL);
+		wait_children(1000);
 	}
-	for (int waited = 0; waited < 1000 && !reap_all(); waited += 10)
-		usleep(10000);
 }

@@ -1,9 +1,10 @@
 /*
  * Processes started by RUN: the table, spawning, stdin queues, output with credit, reaping and EXIT.
  *
- * A process's record lives until its EXIT was sent: both output pipes at EOF, every byte read sent as OUTPUT,
- * and the process reaped. Records are freed only by procs_collect(), between two epoll batches, so an event
- * still queued in the current batch never points at freed memory.
+ * A process's record lives until its EXIT was sent (the process reaped, and the bytes its pipes held then sent
+ * as OUTPUT) and both its output pipes reached EOF (after EXIT, what background writers send there is drained).
+ * Records are freed only by procs_collect(), between two epoll batches, so an event still queued in the current
+ * batch never points at freed memory.
  */
 #ifndef YA_PROCS_H
 #define YA_PROCS_H
@@ -34,9 +35,9 @@ void procs_credit(const struct proto_msg *m);
 void procs_event(struct watch *w, uint32_t events);
 /* SIGCHLD: reap everything that exited (orphans too). */
 void procs_reap(void);
-/* Free the records whose EXIT was sent. */
+/* Free the records whose EXIT was sent and whose output pipes are both closed. */
 void procs_collect(void);
-/* SHUTDOWN: SIGTERM every process group, wait up to wait_ms, SIGKILL what is left. */
+/* SHUTDOWN: SIGTERM every guest process, wait up to wait_ms (draining output pipes), SIGKILL what is left. */
 void procs_shutdown(int wait_ms);
 
 #endif
