@@ -108,7 +108,7 @@ test('KillProcess of a running command ends its whole process tree', async () =>
   await eventually('both background sleeps ended', async () => (await alive('sleep', '1001')) === 0);
 });
 
-test('Shutdown: a background server gets SIGTERM and its last write to a volume lands before the VM ends', async () => {
+test('Shutdown: background servers get SIGTERM, may log, and their last writes to a volume land before the VM ends', async () => {
   const own = await bootTestVm({ globals: SMALL });
   try {
     const out = own.deployment.volumes.find((v) => v.guestPath === '/golem/output');
@@ -119,8 +119,16 @@ test('Shutdown: a background server gets SIGTERM and its last write to a volume 
       `(trap 'echo bye > /golem/output/term.txt; exit 0' TERM; touch /tmp/trap.set; while :; do sleep 1; done) >/dev/null 2>&1 & while [ ! -e /tmp/trap.set ]; do sleep 0.05; done; echo started`,
     );
     assert.equal(r.stdout.toString(), 'started\n');
+    // A second one logs 200 KB to the stdout it inherited when it gets SIGTERM, then writes its file: init must
+    // keep draining that pipe while it waits, or the server blocks on it until SIGKILL.
+    const chatty = await sh(
+      own.activity,
+      `(trap 'head -c 200000 /dev/zero; echo bye > /golem/output/term2.txt; exit 0' TERM; touch /tmp/trap2.set; while :; do sleep 1; done) & while [ ! -e /tmp/trap2.set ]; do sleep 0.05; done; echo started`,
+    );
+    assert.equal(chatty.stdout.toString(), 'started\n');
     await own.activity.shutdown();
     assert.equal(await fsp.readFile(path.join(out.hostPath, 'term.txt'), 'utf8'), 'bye\n');
+    assert.equal(await fsp.readFile(path.join(out.hostPath, 'term2.txt'), 'utf8'), 'bye\n');
   } finally {
     await own.dispose();
   }
