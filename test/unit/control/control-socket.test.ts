@@ -17,7 +17,7 @@ import {
 } from '../../../src/control/errors.js';
 import { ControlErrorCodes } from '../../../src/control/protocol.js';
 import { startControlServer, type ControlServer } from '../../../src/control/server.js';
-import { FakeActivity } from './fake-activity.js';
+import { FakeActivity } from '../../helpers/fake-activity.js';
 
 const log = pino({ level: 'silent' });
 
@@ -50,7 +50,7 @@ describe('control socket', () => {
   before(async () => {
     dir = tmpDir();
     sock = path.join(dir, 'control.sock');
-    activity = new FakeActivity();
+    activity = new FakeActivity({}, { firstPid: 100 });
     server = await startControlServer({
       socketPath: sock,
       activity,
@@ -356,7 +356,7 @@ describe('control socket lifecycle', () => {
       assert.ok(fs.lstatSync(sock).isSocket());
       await assert.rejects(connectControl(sock), /^ControlSocketError: no running `start` for this workdir/);
 
-      const activity = new FakeActivity();
+      const activity = new FakeActivity({}, { firstPid: 100 });
       const opts = { socketPath: sock, activity, log, onShutdownRequested: () => undefined };
       const first = await startControlServer(opts);
       await assert.rejects(startControlServer(opts), /another start is serving this workdir/);
@@ -392,7 +392,7 @@ describe('control socket lifecycle', () => {
       assert.ok(Buffer.byteLength(sock) > 107);
       const server = await startControlServer({
         socketPath: sock,
-        activity: new FakeActivity(),
+        activity: new FakeActivity({}, { firstPid: 100 }),
         log,
         onShutdownRequested: () => undefined,
       });
@@ -451,7 +451,7 @@ describe('control socket lifecycle', () => {
     try {
       const server = await startControlServer({
         socketPath: sock,
-        activity: new FakeActivity(),
+        activity: new FakeActivity({}, { firstPid: 100 }),
         log,
         onShutdownRequested: () => undefined,
       });
