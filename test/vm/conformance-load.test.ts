@@ -16,6 +16,7 @@ import {
   waitNoneAlive,
 } from '../helpers/vm.js';
 import { chatterArgv, verifyChatter, type ChatterSpec } from '../helpers/chatter.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concurrent processes, tree kill', async () => {
   const { workdir, base } = await longWorkdir();
@@ -91,13 +92,15 @@ test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concur
     const killed = await tree;
     assert.equal(killed.code, 143);
     let left = '';
-    for (let i = 0; i < 50; i++) {
-      left = (
-        await client.run('/bin/sh', ['-c', "ps -o stat,args | grep -v '^Z' | grep '[s]leep 1001' || true"])
-      ).stdout.toString();
-      if (left === '') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Was 50 tries 100 ms apart.
+    await waitFor(
+      'the background sleeps of the killed tree to end',
+      async () =>
+        (left = (
+          await client.run('/bin/sh', ['-c', "ps -o stat,args | grep -v '^Z' | grep '[s]leep 1001' || true"])
+        ).stdout.toString()) === '',
+      { timeoutMs: 5000, intervalMs: 100, detail: () => `left:\n${left}` },
+    );
     assert.equal(left, '', 'the background sleeps of the killed tree are gone');
 
     assert.equal((await client.run('/bin/echo', ['alive'])).stdout.toString(), 'alive\n');

@@ -21,6 +21,7 @@ import {
 import { debianImage } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function spawnRuntime(
   image: string,
@@ -200,9 +201,11 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
     await client.hello();
     const dep = JSON.parse(await fs.readFile(path.join(workdir, 'deployment.json'), 'utf8'));
     const out = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output').hostPath;
-    const deadline = Date.now() + 20_000;
-    while (!(await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      'the start entrypoint to write ep.txt',
+      async () => (await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) !== undefined,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     assert.equal(await fs.readFile(path.join(out, 'ep.txt'), 'utf8'), 'entrypoint-ran\n');
     // A command after it is bound to its own pid (no stray events from the background entrypoint).
     assert.equal((await client.run('/bin/echo', ['after'])).stdout.toString(), 'after\n');

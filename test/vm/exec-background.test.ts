@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { bootTestVm, run, sh, type TestVm } from '../helpers/vm.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SMALL = ['--cpu-cores', '1', '--mem-gib', '0.5', '--storage-gib', '1'];
 
@@ -30,13 +31,9 @@ async function alive(...argv: string[]): Promise<number> {
   return Number(r.stdout.toString().trim());
 }
 
-async function eventually(what: string, cond: () => Promise<boolean>, tries = 100): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`never happened: ${what}`);
-}
+/** Was 100 tries 100 ms apart. */
+const eventually = (what: string, cond: () => Promise<boolean>): Promise<void> =>
+  waitFor(what, cond, { timeoutMs: 10_000, intervalMs: 100 });
 
 test('sleep 60 & echo started: the exit comes while the sleep lives on, with exactly the output', async () => {
   const r = await sh(vm.activity, 'sleep 61 & echo started');

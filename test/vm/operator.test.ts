@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CLI } from '../helpers/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   assertOrderlyShutdown,
   deployTo,
@@ -47,10 +48,12 @@ async function startOnTerminal(): Promise<Terminal> {
     child,
     screen: () => screen,
     exited,
-    waitFor: async (text, ms) => {
-      const deadline = Date.now() + ms;
-      while (!screen.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    },
+    waitFor: (text, ms) =>
+      waitFor(`"${text}" on the terminal`, () => screen.includes(text), {
+        timeoutMs: ms,
+        intervalMs: 20,
+        detail: () => `screen:\n${screen}`,
+      }),
     dispose: async () => {
       child.kill('SIGKILL');
       await removeTestDir(base);
@@ -90,16 +93,16 @@ test('start on a terminal: Ctrl-C during the boot cancels it and leaves nothing 
   const t = await startOnTerminal();
   const { workdir, child } = t;
   try {
-    const deadline = Date.now() + 30_000;
     // QEMU is up once its log exists: the boot is under way.
-    while (
-      Date.now() < deadline &&
-      !(await fs.stat(`${workdir}/logs/qemu.log`).then(
-        () => true,
-        () => false,
-      ))
-    )
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(
+      'logs/qemu.log (the boot under way)',
+      () =>
+        fs.stat(`${workdir}/logs/qemu.log`).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 30_000, intervalMs: 20, detail: () => `screen:\n${t.screen()}` },
+    );
     child.stdin.write('\x03');
     assert.equal(await t.exited, 130, t.screen());
     assert.match(t.screen(), /Boot cancelled; nothing is left running/);
@@ -123,7 +126,7 @@ test('start on a terminal: a hangup (the terminal closed) still cleans up: no so
         () => false,
         () => true,
       );
-    for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('control.sock to be removed', gone, { timeoutMs: 10_000, intervalMs: 100 });
     assert.ok(await gone(), 'control.sock removed');
     assert.match(
       await fs.readFile(`${workdir}/logs/runtime.log`, 'utf8'),

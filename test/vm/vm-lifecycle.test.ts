@@ -26,6 +26,7 @@ import { descendantsOf, pidAlive, waitPidsGone } from '../../src/vm/supervisor.j
 import { findVirtiofsd, type VirtiofsdSandbox } from '../../src/vm/virtiofsd.js';
 import { startVm, vmExitError, type VmHandle, type VmStartConfig } from '../../src/vm/vm.js';
 import { removeTestDir } from '../helpers/vm.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vm-life-'));
@@ -61,17 +62,26 @@ function processesMentioning(needle: string): number[] {
 }
 
 async function assertNothingLeft(w: string): Promise<void> {
-  const deadline = Date.now() + 5000;
   let left = processesMentioning(w);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    left = processesMentioning(w);
-  }
-  assert.deepEqual(
-    left,
-    [],
-    `processes outlived the VM: ${left.map((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')).join(' | ')}`,
-  );
+  await waitFor('the processes of the VM to end', () => (left = processesMentioning(w)).length === 0, {
+    timeoutMs: 5000,
+    intervalMs: 50,
+    detail: () => `processes outlived the VM: ${cmdlinesOf(left)}`,
+  });
+  assert.deepEqual(left, [], `processes outlived the VM: ${cmdlinesOf(left)}`);
+}
+
+/** The command lines of `pids`; one that ended meanwhile reads "(gone)" (a failure message must not throw). */
+function cmdlinesOf(pids: number[]): string {
+  return pids
+    .map((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      } catch {
+        return `${p} (gone)`;
+      }
+    })
+    .join(' | ');
 }
 
 function cmdline(pid: number): string[] {
@@ -135,9 +145,11 @@ describe('VM lifecycle', { timeout: 120_000 }, () => {
         createLogger({ workdir: w }),
       );
       if (real) {
-        const deadline = Date.now() + 30_000;
-        while (!fs.existsSync(path.join(share, 'hello.txt')) && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 50));
+        await waitFor('the guest to write into the share', () => fs.existsSync(path.join(share, 'hello.txt')), {
+          timeoutMs: 30_000,
+          intervalMs: 50,
+          detail: async () => `console:\n${await vm.consoleTail(20)}`,
+        });
         assert.ok(
           fs.existsSync(path.join(share, 'hello.txt')),
           `the guest did not write into the share; console:\n${await vm.consoleTail(20)}`,

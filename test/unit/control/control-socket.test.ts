@@ -18,16 +18,12 @@ import {
 import { ControlErrorCodes } from '../../../src/control/protocol.js';
 import { startControlServer, type ControlServer } from '../../../src/control/server.js';
 import { FakeActivity } from '../../helpers/fake-activity.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (cond: () => boolean, what: string): Promise<void> =>
+  waitFor(what, cond, { timeoutMs: 3000, intervalMs: 5 });
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'ctl-'));
