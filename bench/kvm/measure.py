@@ -39,8 +39,10 @@ T_OK, T_ERROR, T_HELLO_OK = 0x80, 0x81, 0x82
 T_OUTPUT, T_EXIT, T_LOG = 0x90, 0x91, 0x92
 GUEST_TYPES = {T_OK, T_ERROR, T_HELLO_OK, T_OUTPUT, T_EXIT, T_LOG}
 
-# src/vm/qemu-args.ts BASE_KERNEL_CMDLINE
-BASE_KERNEL_CMDLINE = ['console=ttyS0', 'reboot=t', 'panic=-1', 'cryptomgr.notests', 'quiet']
+# src/vm/qemu-args.ts BASE_KERNEL_CMDLINE, from the same file: the parameters every runtime boot gets
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 'vm', 'kernel-cmdline.json')) as _f:
+    _CMDLINE = json.load(_f)
+BASE_KERNEL_CMDLINE = _CMDLINE['boot'] + _CMDLINE['runtime']
 SANDBOX = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'
 ROOTFS_SERIAL = 'rootfs-0'
 PATH_ENV = 'PATH=/usr/local/bin:/usr/bin:/bin'

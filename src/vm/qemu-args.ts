@@ -9,6 +9,8 @@
  * Device values that hold paths go through `optValue`, which doubles commas (QEMU's option-list escape).
  */
 
+import kernelCmdline from './kernel-cmdline.json' with { type: 'json' };
+
 export type Accel = 'kvm' | 'tcg';
 
 export interface VmDisk {
@@ -57,19 +59,11 @@ export const AGENT_PORT_NAME = 'yagent';
 /** Serial of the read-only image disk (docs/gvmi-format.md, section 5). */
 export const ROOTFS_SERIAL = 'rootfs-0';
 
-/** Kernel parameters every boot gets. */
-export const BASE_KERNEL_CMDLINE: readonly string[] = [
-  // The serial console is our only view of the guest's kernel messages (logs/console.log).
-  'console=ttyS0',
-  // Without ACPI the kernel must reboot through the triple-fault path; QEMU's -no-reboot turns it into an exit.
-  'reboot=t',
-  // A panic reboots at once instead of hanging, so a broken guest ends QEMU (then -no-reboot exits).
-  'panic=-1',
-  // Skip crypto self-tests: 0.2-0.45 s of boot under TCG, measured when the guest kernel was chosen.
-  'cryptomgr.notests',
-  // Only warnings and worse on the console: printing to an emulated UART is slow under TCG.
-  'quiet',
-];
+/**
+ * Kernel parameters every boot of the runtime gets: kernel-cmdline.json's `boot` then `runtime` (its `why` says why
+ * each is there). The JSON is the one source: scripts/lib/guest-cmdline.sh and bench/kvm/measure.py read it too.
+ */
+export const BASE_KERNEL_CMDLINE: readonly string[] = [...kernelCmdline.boot, ...kernelCmdline.runtime];
 
 /** The guest kernel command line: the base parameters, then `extra` in order. */
 export function buildKernelCmdline(extra: readonly string[] = []): string {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  BASE_KERNEL_CMDLINE,
   buildKernelCmdline,
   buildQemuArgs,
   memMiB,
@@ -8,6 +11,7 @@ import {
   ROOTFS_SERIAL,
   type VmConfig,
 } from '../../../src/vm/qemu-args.js';
+import { REPO_ROOT } from '../../helpers/paths.js';
 
 const base: VmConfig = {
   accel: 'tcg',
@@ -118,6 +122,13 @@ describe('buildKernelCmdline', () => {
   it('rejects parameters with spaces', () => {
     assert.throws(() => buildKernelCmdline(['a b']), TypeError);
     assert.throws(() => buildKernelCmdline(['']), TypeError);
+  });
+  it('is what the shell scripts read (scripts/lib/guest-cmdline.sh)', () => {
+    const lib = path.join(REPO_ROOT, 'scripts', 'lib', 'guest-cmdline.sh');
+    const sh = (arg: string): string =>
+      execFileSync('bash', ['-c', `. "$0"; guest_cmdline ${arg}`, lib], { encoding: 'utf8' }).trim();
+    assert.equal(sh('runtime'), BASE_KERNEL_CMDLINE.join(' '));
+    assert.equal(sh(''), 'console=ttyS0 reboot=t panic=-1 cryptomgr.notests');
   });
 });
 
