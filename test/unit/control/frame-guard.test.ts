@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ControlFrameError } from '../../../src/control/errors.js';
 import { FrameGuard } from '../../../src/control/frame-guard.js';
 import { bindablePath } from '../../../src/control/socket-path.js';
+import { withSeed } from '../../helpers/random.js';
 
 function frame(body: string, extraHeader = ''): Buffer {
   const b = Buffer.from(body);
@@ -30,17 +31,18 @@ describe('FrameGuard', () => {
     for (const byte of stream) g.check(Uint8Array.of(byte));
   });
 
-  it('accepts random chunkings', () => {
-    for (let round = 0; round < 200; round++) {
-      const g = new FrameGuard(100);
-      let off = 0;
-      while (off < stream.length) {
-        const n = 1 + Math.floor(Math.random() * 20);
-        g.check(stream.subarray(off, off + n));
-        off += n;
+  it('accepts random chunkings', () =>
+    withSeed((rnd) => {
+      for (let round = 0; round < 200; round++) {
+        const g = new FrameGuard(100);
+        let off = 0;
+        while (off < stream.length) {
+          const n = rnd.int(1, 20);
+          g.check(stream.subarray(off, off + n));
+          off += n;
+        }
       }
-    }
-  });
+    }));
 
   it('rejects an oversized frame from its header, before the body', () => {
     const g = new FrameGuard(100);
