@@ -21,26 +21,46 @@ describe('FrameGuard', () => {
     frame('{}'),
   ]);
 
+  /**
+   * Feeds `chunks` and asserts what acceptance means: no chunk throws, and the guard ends at a frame boundary, having
+   * skipped exactly each body (the second one holds a fake oversized header): the next header is checked, so an
+   * oversized one is refused at once while a fitting frame is accepted.
+   */
+  function assertAccepts(chunks: Uint8Array[], what: string): void {
+    const feed = (): FrameGuard => {
+      const g = new FrameGuard(100);
+      for (const [i, c] of chunks.entries()) assert.doesNotThrow(() => g.check(c), `${what}: chunk ${i} refused`);
+      return g;
+    };
+    assert.doesNotThrow(() => feed().check(frame('{"after":1}')), `${what}: a frame after the stream refused`);
+    assert.throws(
+      () => feed().check(Buffer.from('Content-Length: 101\r\n\r\n')),
+      (err: unknown) => err instanceof ControlFrameError && err.code === 'CONTROL_FRAME_TOO_LARGE',
+      `${what}: the guard did not end at a frame boundary`,
+    );
+  }
+
   it('accepts frames within the limit split at every byte', () => {
     for (let at = 0; at <= stream.length; at++) {
-      const g = new FrameGuard(100);
-      g.check(stream.subarray(0, at));
-      g.check(stream.subarray(at));
+      assertAccepts([stream.subarray(0, at), stream.subarray(at)], `split at ${at}`);
     }
-    const g = new FrameGuard(100);
-    for (const byte of stream) g.check(Uint8Array.of(byte));
+    assertAccepts(
+      [...stream].map((byte) => Uint8Array.of(byte)),
+      'byte by byte',
+    );
   });
 
   it('accepts random chunkings', () =>
     withSeed((rnd) => {
       for (let round = 0; round < 200; round++) {
-        const g = new FrameGuard(100);
+        const chunks: Uint8Array[] = [];
         let off = 0;
         while (off < stream.length) {
           const n = rnd.int(1, 20);
-          g.check(stream.subarray(off, off + n));
+          chunks.push(stream.subarray(off, off + n));
           off += n;
         }
+        assertAccepts(chunks, `round ${round}`);
       }
     }));
 
