@@ -21,6 +21,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { FrameLengthError, FrameTruncatedError, OutputClosedError, StreamIoError } from './errors.js';
+import { drainOf, OneSlotQueue } from '../write-queue.js';
 
 /** Default maximum frame length: 16 MiB. Real requests are a few hundred bytes. */
 export const DEFAULT_MAX_FRAME_LENGTH = 16 * 1024 * 1024;
@@ -201,7 +202,7 @@ export class FrameReader {
 
 /** Writes frames to a Writable, one at a time. close() stops accepting writes; it does NOT end the stream. */
 export class FrameWriter {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue = new OneSlotQueue();
   private closed: OutputClosedError | undefined;
   private failed: StreamIoError | undefined;
   private readonly errorListeners: ((err: StreamIoError) => void)[] = [];
@@ -219,9 +220,7 @@ export class FrameWriter {
    * its bytes. */
   write(frame: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
-    const result = this.tail.then(() => this.writeNow(frame));
-    this.tail = result.catch(() => {});
-    return result;
+    return this.queue.run(() => this.writeNow(frame));
   }
 
   /** Refuses later writes; writes already queued still go out. */
@@ -231,7 +230,7 @@ export class FrameWriter {
 
   /** Resolves when every write queued so far has settled. */
   flushed(): Promise<void> {
-    return this.tail;
+    return this.queue.idle();
   }
 
   private async writeNow(frame: Uint8Array): Promise<void> {
@@ -242,29 +241,10 @@ export class FrameWriter {
       ok = this.output.write(frame, (err) => (err ? reject(this.onStreamError(err)) : resolve()));
     });
     accepted.catch(() => {}); // awaited below; drained() may reject first
-    if (!ok) await this.drained();
+    if (!ok && !(await drainOf(this.output, { error: true }))) {
+      throw this.failed ?? new OutputClosedError('output stream closed before it drained');
+    }
     await accepted;
-  }
-
-  private drained(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const cleanup = (): void => {
-        this.output.off('drain', onDrain);
-        this.output.off('close', onClose);
-        this.output.off('error', onClose);
-      };
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(this.failed ?? new OutputClosedError('output stream closed before it drained'));
-      };
-      this.output.on('drain', onDrain);
-      this.output.on('close', onClose);
-      this.output.on('error', onClose);
-    });
   }
 
   private onStreamError(err: Error): StreamIoError {

@@ -41,6 +41,7 @@ import {
   type RunResult,
 } from './protocol.js';
 import { connectionForSocket } from './transport.js';
+import { drainOf } from '../write-queue.js';
 
 const SIGKILL = 9;
 const CLOSE_GRACE_MS = 500;
@@ -193,15 +194,7 @@ export class ClientSession {
   private drained(): Promise<void> {
     const socket = this.socket;
     if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
+    return drainOf(socket).then(() => {});
   }
 
   private onDisconnect(): void {

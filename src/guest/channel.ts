@@ -15,12 +15,13 @@
 import type { Duplex } from 'node:stream';
 import { GuestChannelClosedError, GuestProtocolError } from './errors.js';
 import { encodeMessage, GuestFrameBuffer, type Message } from './frames.js';
+import { OneSlotQueue } from '../write-queue.js';
 
 type Listener<T> = (value: T) => void;
 
 export class GuestChannel {
   private readonly buffer = new GuestFrameBuffer();
-  private writeTail: Promise<void> = Promise.resolve();
+  private readonly writeQueue = new OneSlotQueue();
   private closedWith: { cause: Error | undefined } | undefined;
   private readonly drainWaiters = new Set<(err?: Error) => void>();
   private readonly messageListeners: Listener<Message>[] = [];
@@ -66,9 +67,7 @@ export class GuestChannel {
     } catch (err) {
       return Promise.reject(err);
     }
-    const done = this.writeTail.then(() => this.write(bytes, msg));
-    this.writeTail = done.catch(() => {});
-    return done;
+    return this.writeQueue.run(() => this.write(bytes, msg));
   }
 
   /** Destroys the stream and ends the channel (onClose(cause)). Idempotent. */
