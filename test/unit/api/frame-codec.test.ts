@@ -5,6 +5,7 @@ import { FrameLengthError, FrameTruncatedError, OutputClosedError, StreamIoError
 import { DEFAULT_MAX_FRAME_LENGTH, FrameBuffer, FrameReader, FrameWriter } from '../../../src/api/frame-codec.js';
 import { encodeFrame, encodeVarint } from '../../helpers/delimited.js';
 import { fromHex, loadFrameVectors, toHex } from '../../helpers/runtime-api-vectors.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 const vectors = loadFrameVectors();
 const allFrames = Buffer.concat(vectors.map((v) => v.frame));
@@ -20,18 +21,6 @@ function drain(buffer: FrameBuffer): string[] {
   const out: string[] = [];
   for (let f = buffer.tryRead(); f !== undefined; f = buffer.tryRead()) out.push(toHex(f));
   return out;
-}
-
-/** Deterministic PRNG (mulberry32) so a failing chunking can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function captureError(fn: () => unknown): unknown {
@@ -103,7 +92,7 @@ describe('FrameBuffer', () => {
     const stream = Buffer.concat([allFrames, big, allFrames]);
     const expected = [...bodies, toHex(big.subarray(3)), ...bodies];
     for (let seed = 1; seed <= 200; seed++) {
-      const rand = prng(seed);
+      const rand = mulberry32(seed);
       const buffer = new FrameBuffer();
       const got: string[] = [];
       for (let off = 0; off < stream.length;) {
