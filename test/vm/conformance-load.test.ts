@@ -6,35 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import {
-  assertOrderlyShutdown,
-  deployTo,
-  longWorkdir,
-  removeTestDir,
-  testImage,
-  waitNoneAlive,
-} from '../helpers/vm.js';
+import { assertOrderlyShutdown, testImage } from '../helpers/vm.js';
 import { chatterArgv, verifyChatter, type ChatterSpec } from '../helpers/chatter.js';
 import { waitFor } from '../helpers/wait.js';
+import { finish, spawnRuntime } from '../helpers/service-runtime.js';
 
 test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concurrent processes, tree kill', async () => {
-  const { workdir, base } = await longWorkdir();
-  const image = testImage();
-  const globals = [
-    '--workdir',
-    workdir,
-    '--task-package',
-    image,
-    '--cpu-cores',
-    '1',
-    '--mem-gib',
-    '0.5',
-    '--storage-gib',
-    '1',
-  ];
-  await deployTo(workdir, image, globals.slice(4));
-  const client = ExeUnitClient.spawn({ workdir, globalArgs: globals });
+  const rt = await spawnRuntime(testImage(), { cpuCores: 1, memGib: 0.5, storageGib: 1 });
+  const { client, workdir } = rt;
   try {
     assert.equal(await client.hello('0.1.0'), '0.1.0');
     const chatty = async (spec: ChatterSpec, what: string): Promise<void> => {
@@ -107,10 +86,6 @@ test('service mode, 1 vCPU / 0.5 GiB: chatty outputs, background servers, concur
     assert.equal((await client.shutdown(10_000)).code, 0);
     await assertOrderlyShutdown(workdir);
   } finally {
-    await client.dispose();
-    const left = await waitNoneAlive(workdir, 5000);
-    await removeTestDir(base);
-    assert.deepEqual(left, [], 'no QEMU/virtiofsd outlives the runtime');
-    assert.deepEqual(client.violations, [], 'no contract violations');
+    await finish(rt);
   }
 });

@@ -10,48 +10,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ExeUnitClient } from '../helpers/exeunit-client.js';
-import {
-  assertOrderlyShutdown,
-  deployTo,
-  longWorkdir,
-  removeTestDir,
-  testImage,
-  waitNoneAlive,
-} from '../helpers/vm.js';
+import { assertOrderlyShutdown, deployTo, longWorkdir, testImage, waitNoneAlive } from '../helpers/vm.js';
 import { debianImage } from '../helpers/images.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function spawnRuntime(
-  image: string,
-  extra: string[] = [],
-): Promise<{ client: ExeUnitClient; workdir: string; base: string }> {
-  const { workdir, base } = await longWorkdir();
-  const globals = [
-    '--workdir',
-    workdir,
-    '--task-package',
-    image,
-    '--cpu-cores',
-    '2',
-    '--mem-gib',
-    '0.5',
-    '--storage-gib',
-    '2',
-  ];
-  await deployTo(workdir, image, globals.slice(4));
-  const client = ExeUnitClient.spawn({ workdir, globalArgs: [...globals, ...extra] });
-  return { client, workdir, base };
-}
-
-async function finish(client: ExeUnitClient, workdir: string, base: string): Promise<void> {
-  await client.dispose();
-  const left = await waitNoneAlive(workdir, 5000);
-  await removeTestDir(base);
-  assert.deepEqual(left, [], 'no QEMU/virtiofsd outlives the runtime');
-  assert.deepEqual(client.violations, [], 'no contract violations');
-}
+import { finish, spawnRuntime } from '../helpers/service-runtime.js';
 
 function conformance(name: string, image: () => string | undefined): void {
   describe(name, () => {
@@ -82,7 +46,7 @@ function conformance(name: string, image: () => string | undefined): void {
         assert.equal(exit.code, 0);
         await assertOrderlyShutdown(workdir); // Shutdown lets the guest sync and power off; QEMU is not killed
       } finally {
-        await finish(client, workdir, base);
+        await finish({ client, workdir, base });
       }
     });
 
@@ -101,7 +65,7 @@ function conformance(name: string, image: () => string | undefined): void {
         assert.equal(createHash('sha256').update(r.stdout).digest('hex'), r.stderr.toString().split(' ')[0]);
         await client.shutdown(10_000);
       } finally {
-        await finish(client, workdir, base);
+        await finish({ client, workdir, base });
       }
     });
   });
@@ -120,7 +84,7 @@ test('stdin EOF cleans up and exits 0', async () => {
     assert.equal(exit.code, 0);
     assert.deepEqual(await waitNoneAlive(workdir, 5000), []);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
 
@@ -133,7 +97,7 @@ test('SIGKILL of the runtime leaves no QEMU or virtiofsd', async () => {
     await client.exited;
     assert.deepEqual(await waitNoneAlive(workdir, 10_000), []);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
 
@@ -149,7 +113,7 @@ test('malformed frames get an Error reply and the runtime keeps serving; CreateN
     assert.equal((await client.run('/bin/echo', ['ok'])).stdout.toString(), 'ok\n');
     await client.shutdown(10_000);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
 
@@ -164,7 +128,7 @@ test('files the guest writes into a host volume are on the host when the exit ev
     assert.equal(await fs.readFile(path.join(vol.hostPath, 'out.txt'), 'utf8'), 'result\n');
     await client.shutdown(10_000);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
 
@@ -212,7 +176,7 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
     assert.match(await fs.readFile(path.join(workdir, 'logs', 'entrypoint.log'), 'utf8'), /to-log/);
     assert.equal((await client.shutdown(10_000)).code, 0);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
 
@@ -228,6 +192,6 @@ test("Shutdown while the VM is still booting cancels the boot and exits within t
     await hello;
     assert.deepEqual(await waitNoneAlive(workdir, 3000), []);
   } finally {
-    await finish(client, workdir, base);
+    await finish({ client, workdir, base });
   }
 });
