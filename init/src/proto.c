@@ -42,6 +42,7 @@ const char *proto_type_name(unsigned type)
 	case PT_CREDIT: return "CREDIT";
 	case PT_SYNC: return "SYNC";
 	case PT_SHUTDOWN: return "SHUTDOWN";
+	case PT_NET_CONFIG: return "NET_CONFIG";
 	case PT_OK: return "OK";
 	case PT_ERROR: return "ERROR";
 	case PT_HELLO_OK: return "HELLO_OK";
@@ -146,6 +147,102 @@ static struct proto_bytes get_rest(struct cur *c)
 	return b;
 }
 
+static void get_raw(struct cur *c, uint8_t *dst, uint32_t n)
+{
+	const uint8_t *p = take(c, n);
+	if (p)
+		memcpy(dst, p, n);
+}
+
+/* A list count: PE_BAD_VALUE above max. Returns the count, 0 after an error. */
+static uint32_t get_count(struct cur *c, uint32_t max)
+{
+	uint32_t n = get_u32(c);
+	if (c->err)
+		return 0;
+	if (n > max) {
+		c->err = PE_BAD_VALUE;
+		return 0;
+	}
+	return n;
+}
+
+static int host_name_ok(const uint8_t *p, uint32_t len)
+{
+	if (len == 0 || len > PROTO_NET_MAX_HOSTNAME)
+		return 0;
+	for (uint32_t i = 0; i < len; i++) {
+		uint8_t b = p[i];
+		if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '.' ||
+		      b == '-' || b == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Netmask of a prefix (0..32) in host byte order. */
+static uint32_t prefix_mask(uint8_t prefix)
+{
+	return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+static void get_net_config(struct cur *c, struct proto_msg *m)
+{
+	__typeof__(m->u.net_config) *n = &m->u.net_config;
+	get_raw(c, n->device_mac, 6);
+	get_raw(c, n->mac, 6);
+	n->mtu = get_u32(c);
+	if (!c->err && (n->mtu < PROTO_NET_MIN_MTU || n->mtu > PROTO_NET_MAX_MTU))
+		c->err = PE_BAD_VALUE;
+
+	uint32_t count = get_count(c, PROTO_NET_MAX_ADDRS);
+	if (!c->err && count == 0)
+		c->err = PE_BAD_VALUE;
+	for (uint32_t i = 0; i < count && !c->err; i++) {
+		get_raw(c, n->addrs[i].addr, 4);
+		n->addrs[i].prefix = get_u8(c);
+		if (!c->err && (n->addrs[i].prefix < 1 || n->addrs[i].prefix > 32))
+			c->err = PE_BAD_VALUE;
+	}
+	n->n_addrs = c->err ? 0 : count;
+
+	count = get_count(c, PROTO_NET_MAX_ROUTES);
+	for (uint32_t i = 0; i < count && !c->err; i++) {
+		struct proto_net_route *r = &n->routes[i];
+		get_raw(c, r->dest, 4);
+		r->prefix = get_u8(c);
+		get_raw(c, r->gateway, 4);
+		r->metric = get_u32(c);
+		if (!c->err && (r->prefix > 32 ||
+				((uint32_t)r->dest[0] << 24 | (uint32_t)r->dest[1] << 16 | (uint32_t)r->dest[2] << 8 |
+				 r->dest[3]) & ~prefix_mask(r->prefix)))
+			c->err = PE_BAD_VALUE;
+	}
+	n->n_routes = c->err ? 0 : count;
+
+	count = get_count(c, PROTO_NET_MAX_HOSTS);
+	const uint8_t *start = c->p;
+	uint32_t before = c->left;
+	c->no_nul = 0; /* a NUL is a byte outside the name's set: PE_BAD_VALUE like any other */
+	for (uint32_t i = 0; i < count && !c->err; i++) {
+		take(c, 4);
+		struct proto_str name = get_str(c);
+		if (!c->err && !host_name_ok((const uint8_t *)name.p, name.len))
+			c->err = PE_BAD_VALUE;
+	}
+	c->no_nul = 1;
+	if (!c->err) {
+		n->hosts.count = count;
+		n->hosts.p = start;
+		n->hosts.size = before - c->left;
+	}
+
+	count = get_count(c, PROTO_NET_MAX_NS);
+	for (uint32_t i = 0; i < count && !c->err; i++)
+		get_raw(c, n->ns[i], 4);
+	n->n_ns = c->err ? 0 : count;
+}
+
 int proto_decode_header(const void *buf, size_t n, struct proto_hdr *h)
 {
 	const uint8_t *p = buf;
@@ -205,6 +302,9 @@ static int decode_host(struct cur *c, struct proto_msg *m)
 		break;
 	case PT_SYNC:
 	case PT_SHUTDOWN:
+		break;
+	case PT_NET_CONFIG:
+		get_net_config(c, m);
 		break;
 	default:
 		return PE_UNKNOWN_TYPE;
@@ -285,5 +385,20 @@ int proto_strlist_next(const struct proto_strlist *l, uint32_t *off, struct prot
 	s->p = (const char *)l->p + *off + 4;
 	s->len = len;
 	*off += 4u + len;
+	return 1;
+}
+
+int proto_net_hosts_next(const struct proto_net_hosts *l, uint32_t *off, struct proto_net_host *h)
+{
+	/* As proto_strlist_next: validated by the decoder, bounds-checked anyway. */
+	if (*off > l->size || l->size - *off < 8u)
+		return 0;
+	uint32_t len = rd32(l->p + *off + 4);
+	if (len > l->size - *off - 8u)
+		return 0;
+	memcpy(h->addr, l->p + *off, 4);
+	h->name.p = (const char *)l->p + *off + 8;
+	h->name.len = len;
+	*off += 8u + len;
 	return 1;
 }

@@ -1,9 +1,10 @@
 /*
- * Guest protocol codec (docs/guest-protocol.md, version 2).
+ * Guest protocol codec (docs/guest-protocol.md, version 3).
  *
  * Frame = 12-byte header {u32 len, u16 type, u16 flags, u32 id} + len bytes of payload, little-endian.
  * The decoder does no I/O and allocates nothing: strings, string lists and byte fields are views into the
- * caller's buffer, valid as long as that buffer is. It checks the header size, len <= PROTO_MAX_PAYLOAD and
+ * caller's buffer, valid as long as that buffer is (NET_CONFIG copies its addresses and routes into fixed arrays;
+ * its hosts list stays a view). It checks the header size, len <= PROTO_MAX_PAYLOAD and
  * <= the bytes present, flags == 0, the type against the direction, and every field's length before reading it.
  * The encoder writes into a caller buffer and refuses to overrun it.
  */
@@ -13,13 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2u
+#define PROTO_VERSION 3u
 #define PROTO_HDR_SIZE 12u
 #define PROTO_MAX_PAYLOAD (1024u * 1024u)
 #define PROTO_MAX_STRLIST 4096u
 #define PROTO_MAX_OUTPUT 65536u
 #define PROTO_INITIAL_CREDIT 262144u
 #define PROTO_RUN_STDIN 1u
+/* NET_CONFIG limits */
+#define PROTO_NET_MAX_ADDRS 16u
+#define PROTO_NET_MAX_ROUTES 16u
+#define PROTO_NET_MAX_HOSTS PROTO_MAX_STRLIST
+#define PROTO_NET_MAX_NS 3u
+#define PROTO_NET_MAX_HOSTNAME 253u
+#define PROTO_NET_MIN_MTU 68u
+#define PROTO_NET_MAX_MTU 65535u
 /* OUTPUT payload before its data: u32 proc_id + u8 fd */
 #define PROTO_OUTPUT_HEAD (PROTO_HDR_SIZE + 5u)
 
@@ -33,6 +42,7 @@ enum proto_type {
 	PT_CREDIT = 0x07,
 	PT_SYNC = 0x08,
 	PT_SHUTDOWN = 0x09,
+	PT_NET_CONFIG = 0x0A,
 	PT_OK = 0x80,
 	PT_ERROR = 0x81,
 	PT_HELLO_OK = 0x82,
@@ -57,7 +67,8 @@ enum proto_err {
 	PE_NUL,           /* NUL byte in a string used as a path, argument or environment entry */
 	PE_STRLIST_COUNT, /* strlist count > PROTO_MAX_STRLIST */
 	PE_ZERO_ID,       /* request or reply with id 0 */
-	PE_BAD_VALUE,     /* a field out of its range (OUTPUT fd or size, LOG level) */
+	PE_BAD_VALUE,     /* a field out of its range (OUTPUT fd or size, LOG level; NET_CONFIG: MTU, prefix, a count
+			   * over its maximum, no address, route dest with host bits, bad host name) */
 	PE_COUNT
 };
 
@@ -85,6 +96,32 @@ struct proto_bytes {
 	uint32_t len;
 };
 
+/* NET_CONFIG records. Addresses are 4 bytes in network order (as on the wire). */
+struct proto_net_addr {
+	uint8_t addr[4];
+	uint8_t prefix; /* 1..32 */
+};
+
+struct proto_net_route {
+	uint8_t dest[4];
+	uint8_t prefix; /* 0..32; dest has no bits outside it */
+	uint8_t gateway[4]; /* 0.0.0.0 = on-link */
+	uint32_t metric;
+};
+
+/* NET_CONFIG hosts list (entries {ipv4 addr, str name}), validated by the decoder: walk it with
+ * proto_net_hosts_next(). */
+struct proto_net_hosts {
+	uint32_t count;
+	const uint8_t *p;
+	uint32_t size; /* bytes of the encoded entries (after the count) */
+};
+
+struct proto_net_host {
+	uint8_t addr[4];
+	struct proto_str name; /* 1..253 bytes of [A-Za-z0-9._-] */
+};
+
 struct proto_msg {
 	struct proto_hdr h;
 	union {
@@ -103,6 +140,17 @@ struct proto_msg {
 		struct { uint32_t proc_id; struct proto_bytes data; } input;
 		struct { uint32_t proc_id; int32_t sig; } kill;
 		struct { uint32_t proc_id, bytes; } credit;
+		struct {
+			uint8_t device_mac[6], mac[6];
+			uint32_t mtu;
+			uint32_t n_addrs; /* 1..PROTO_NET_MAX_ADDRS; addrs[0] is the primary */
+			struct proto_net_addr addrs[PROTO_NET_MAX_ADDRS];
+			uint32_t n_routes;
+			struct proto_net_route routes[PROTO_NET_MAX_ROUTES];
+			struct proto_net_hosts hosts;
+			uint32_t n_ns;
+			uint8_t ns[PROTO_NET_MAX_NS][4];
+		} net_config;
 		struct { int32_t err; struct proto_str msg; } error;
 		struct { uint32_t version; struct proto_str desc; } hello_ok;
 		struct { uint32_t proc_id; uint8_t fd; struct proto_bytes data; } output;
@@ -125,6 +173,9 @@ int proto_decode(const void *buf, size_t n, enum proto_dir dir, struct proto_msg
 
 /* Next entry of a validated strlist; *off starts at 0. Returns 0 at the end. */
 int proto_strlist_next(const struct proto_strlist *l, uint32_t *off, struct proto_str *s);
+
+/* Next entry of a validated NET_CONFIG hosts list; *off starts at 0. Returns 0 at the end. */
+int proto_net_hosts_next(const struct proto_net_hosts *l, uint32_t *off, struct proto_net_host *h);
 
 /* Encode m (its h.len is ignored and computed) into buf; returns the frame size, or 0 if cap is too small or
  * the payload would exceed PROTO_MAX_PAYLOAD. */

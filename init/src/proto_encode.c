@@ -112,6 +112,34 @@ static void encode_payload(struct out *o, const struct proto_msg *m)
 		put_u32(o, m->u.credit.bytes);
 		break;
 	case PT_SYNC: case PT_SHUTDOWN: case PT_OK: break;
+	case PT_NET_CONFIG: {
+		const __typeof__(m->u.net_config) *n = &m->u.net_config;
+		if (n->n_addrs > PROTO_NET_MAX_ADDRS || n->n_routes > PROTO_NET_MAX_ROUTES || n->n_ns > PROTO_NET_MAX_NS) {
+			o->bad = 1;
+			break;
+		}
+		put(o, n->device_mac, 6);
+		put(o, n->mac, 6);
+		put_u32(o, n->mtu);
+		put_u32(o, n->n_addrs);
+		for (uint32_t i = 0; i < n->n_addrs; i++) {
+			put(o, n->addrs[i].addr, 4);
+			put_u8(o, n->addrs[i].prefix);
+		}
+		put_u32(o, n->n_routes);
+		for (uint32_t i = 0; i < n->n_routes; i++) {
+			put(o, n->routes[i].dest, 4);
+			put_u8(o, n->routes[i].prefix);
+			put(o, n->routes[i].gateway, 4);
+			put_u32(o, n->routes[i].metric);
+		}
+		put_u32(o, n->hosts.count);
+		put(o, n->hosts.p, n->hosts.size);
+		put_u32(o, n->n_ns);
+		for (uint32_t i = 0; i < n->n_ns; i++)
+			put(o, n->ns[i], 4);
+		break;
+	}
 	case PT_ERROR:
 		put_u32(o, (uint32_t)m->u.error.err);
 		put_str(o, m->u.error.msg);

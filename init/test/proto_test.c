@@ -117,6 +117,39 @@ static int ck_output(const struct proto_msg *m)
 	       memcmp(m->u.output.data.p, "hi\n", 3) == 0;
 }
 static int ck_exit(const struct proto_msg *m) { return m->u.exit.proc_id == 7 && m->u.exit.code == 137 && m->u.exit.sig == 9; }
+static int ip_eq(const uint8_t *a, unsigned b0, unsigned b1, unsigned b2, unsigned b3)
+{
+	return a[0] == b0 && a[1] == b1 && a[2] == b2 && a[3] == b3;
+}
+static int ck_net_config(const struct proto_msg *m)
+{
+	const __typeof__(m->u.net_config) *n = &m->u.net_config;
+	static const uint8_t dmac[6] = { 0x90, 0x13, 0, 0, 0, 1 }, mac[6] = { 0x90, 0x13, 0, 0, 0, 2 };
+	int good = m->h.id == 10 && memcmp(n->device_mac, dmac, 6) == 0 && memcmp(n->mac, mac, 6) == 0 &&
+		   n->mtu == 1500 && n->n_addrs == 2 && ip_eq(n->addrs[0].addr, 192, 168, 0, 2) &&
+		   n->addrs[0].prefix == 24 && ip_eq(n->addrs[1].addr, 10, 1, 2, 3) && n->addrs[1].prefix == 8 &&
+		   n->n_routes == 2 && ip_eq(n->routes[0].dest, 0, 0, 0, 0) && n->routes[0].prefix == 0 &&
+		   ip_eq(n->routes[0].gateway, 192, 168, 0, 1) && n->routes[0].metric == 0 &&
+		   ip_eq(n->routes[1].dest, 10, 0, 0, 0) && n->routes[1].prefix == 8 &&
+		   ip_eq(n->routes[1].gateway, 0, 0, 0, 0) && n->routes[1].metric == 5 && n->hosts.count == 2 &&
+		   n->n_ns == 2 && ip_eq(n->ns[0], 1, 1, 1, 1) && ip_eq(n->ns[1], 8, 8, 8, 8);
+	struct proto_net_host h;
+	uint32_t off = 0;
+	good = good && proto_net_hosts_next(&n->hosts, &off, &h) && ip_eq(h.addr, 192, 168, 0, 1) && str_eq(h.name, "gw");
+	good = good && proto_net_hosts_next(&n->hosts, &off, &h) && ip_eq(h.addr, 10, 0, 0, 1) &&
+	       str_eq(h.name, "a-b_c.D9");
+	good = good && !proto_net_hosts_next(&n->hosts, &off, &h) && off == n->hosts.size;
+	return good;
+}
+static int ck_net_config_min(const struct proto_msg *m)
+{
+	const __typeof__(m->u.net_config) *n = &m->u.net_config;
+	struct proto_net_host h;
+	uint32_t off = 0;
+	return m->h.id == 11 && memcmp(n->device_mac, n->mac, 6) == 0 && n->mtu == 68 && n->n_addrs == 1 &&
+	       ip_eq(n->addrs[0].addr, 10, 0, 0, 2) && n->addrs[0].prefix == 32 && n->n_routes == 0 &&
+	       n->hosts.count == 0 && n->n_ns == 0 && !proto_net_hosts_next(&n->hosts, &off, &h);
+}
 static int ck_log(const struct proto_msg *m) { return m->u.log.level == 2 && str_eq(m->u.log.msg, "boom"); }
 
 static const struct golden GOLDEN[] = {
@@ -133,6 +166,13 @@ static const struct golden GOLDEN[] = {
 	{ "CREDIT", "08000000 0700 0000 00000000 07000000 00000100", ck_credit },
 	{ "SYNC", "00000000 0800 0000 08000000", ck_empty },
 	{ "SHUTDOWN", "00000000 0900 0000 09000000", ck_empty },
+	{ "NET_CONFIG", "66000000 0a00 0000 0a000000 901300000001 901300000002 dc050000"
+			" 02000000 c0a80002 18 0a010203 08"
+			" 02000000 00000000 00 c0a80001 00000000 0a000000 08 00000000 05000000"
+			" 02000000 c0a80001 02000000 6777 0a000001 08000000 612d625f632e4439"
+			" 02000000 01010101 08080808", ck_net_config },
+	{ "NET_CONFIG minimal", "25000000 0a00 0000 0b000000 901300000001 901300000001 44000000"
+				" 01000000 0a000002 20 00000000 00000000 00000000", ck_net_config_min },
 	{ "OK", "00000000 8000 0000 04000000", ck_empty },
 	{ "ERROR", "2b000000 8100 0000 04000000 02000000 23000000"
 		   " 65786563207368323a204e6f20737563682066696c65206f72206469726563746f7279", ck_error },
@@ -199,7 +239,7 @@ static const struct bad BAD[] = {
 	{ "len > bytes present", "08000000 0100 0000 01000000 01000000", PROTO_FROM_HOST, PE_NEED_MORE, 1 },
 	{ "flags set", "04000000 0100 0100 01000000 01000000", PROTO_FROM_HOST, PE_FLAGS, 0 },
 	{ "flags high bit", "00000000 0800 0080 01000000", PROTO_FROM_HOST, PE_FLAGS, 0 },
-	{ "unknown host type 0x0a", "00000000 0a00 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
+	{ "unknown host type 0x0b", "00000000 0b00 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
 	{ "unknown host type 0x0000", "00000000 0000 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
 	{ "guest type sent by host", "00000000 8000 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
 	{ "host type sent by guest", "04000000 0100 0000 01000000 01000000", PROTO_FROM_GUEST, PE_UNKNOWN_TYPE, 0 },
@@ -235,6 +275,44 @@ static const struct bad BAD[] = {
 	{ "OUTPUT empty data", "05000000 9000 0000 00000000 07000000 01", PROTO_FROM_GUEST, PE_BAD_VALUE, 0 },
 	{ "LOG level 3", "09000000 9200 0000 00000000 03 04000000 626f6f6d", PROTO_FROM_GUEST, PE_BAD_VALUE, 0 },
 	{ "EXIT short", "08000000 9100 0000 00000000 07000000 89000000", PROTO_FROM_GUEST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG MTU 67", "00000000 0a00 0000 01000000 901300000001 901300000002 43000000 01000000 0a000002 18 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG MTU 65536", "00000000 0a00 0000 01000000 901300000001 901300000002 00000100 01000000 0a000002 18 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG MTU 0", "00000000 0a00 0000 01000000 901300000001 901300000002 00000000 01000000 0a000002 18 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG no address", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 00000000 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG 17 addresses", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 11000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG address count 0xffffffff", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 ffffffff", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG address prefix 0", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 00 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG address prefix 33", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 21 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG bad prefix of the second address", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 02000000 0a000002 18 0a000003 ff 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG 17 routes", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 11000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG route prefix 33", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 01000000 0a000000 21 00000000 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG route dest 10.0.0.1/8 (host bits)", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 01000000 0a000001 08 00000000 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG route dest 0.0.0.1/0 (host bits)", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 01000000 00000001 00 0a000001 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG route dest 10.0.0.128/25 (host bit)", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 01000000 0a000080 18 00000000 00000000 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG 4097 hosts", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01100000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name empty", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 00000000 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a space", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 03000000 612062 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a newline", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 03000000 610a62 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a tab", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 02000000 6109 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a NUL", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 02000000 6100 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a byte >= 0x80", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 02000000 61c3 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG host name with a slash", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 03000000 612f62 00000000", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG 4 nameservers", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 04000000 01010101 01010101 01010101 01010101", PROTO_FROM_HOST, PE_BAD_VALUE, 0 },
+	{ "NET_CONFIG cut inside mtu", "00000000 0a00 0000 01000000 901300000001 901300000002 dc05", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG cut inside an address", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a0000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG address prefix missing", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG address count larger than entries", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 02000000 0a000002 18", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG cut inside a route metric", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 01000000 0a000000 08 00000000 0000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG host name runs past the payload", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a000001 09000000 6777 00000000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG cut inside a host address", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 01000000 0a00", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG nameserver count missing", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG nameserver cut", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 01000000 010101", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG trailing byte", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 00000000 00", PROTO_FROM_HOST, PE_TRAILING, 0 },
+	{ "NET_CONFIG trailing nameserver", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 01000000 01010101 01010101", PROTO_FROM_HOST, PE_TRAILING, 0 },
+	{ "NET_CONFIG cut inside device_mac", "00000000 0a00 0000 01000000 90130000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG empty payload", "00000000 0a00 0000 01000000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
+	{ "NET_CONFIG id 0", "00000000 0a00 0000 00000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 00000000", PROTO_FROM_HOST, PE_ZERO_ID, 0 },
+	{ "NET_CONFIG from the guest", "00000000 0a00 0000 01000000 901300000001 901300000002 dc050000 01000000 0a000002 18 00000000 00000000 00000000", PROTO_FROM_GUEST, PE_UNKNOWN_TYPE, 0 },
 	{ "ERROR message cut", "0a000000 8100 0000 04000000 02000000 05000000 6869", PROTO_FROM_GUEST, PE_SHORT_PAYLOAD, 0 },
 };
 
@@ -265,6 +343,144 @@ static void test_bad(void)
 	   "STDIN of exactly MAX_PAYLOAD decodes");
 	ok(proto_decode(b, big - 1, PROTO_FROM_HOST, &m) == PE_NEED_MORE, "STDIN of MAX_PAYLOAD minus one byte present");
 	free(b);
+}
+
+/* ---- NET_CONFIG limits, built in code (frames too big for the tables above) ---- */
+
+struct buf {
+	uint8_t *p;
+	size_t n;
+};
+
+static void b_put(struct buf *b, const void *src, size_t len)
+{
+	memcpy(b->p + b->n, src, len);
+	b->n += len;
+}
+
+static void b_u32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	b_put(b, x, 4);
+}
+
+static void b_u8(struct buf *b, uint8_t v)
+{
+	b_put(b, &v, 1);
+}
+
+/* NET_CONFIG with n_addrs addresses, n_routes routes, n_hosts hosts named name_len x 'a', n_ns nameservers. */
+static size_t build_net_config(uint8_t *out, uint32_t mtu, uint32_t n_addrs, uint32_t n_routes, uint32_t n_hosts,
+			       uint32_t name_len, uint32_t n_ns)
+{
+	struct buf b = { out, PROTO_HDR_SIZE };
+	static const uint8_t mac[6] = { 0x90, 0x13, 0, 0, 0, 1 };
+	b_put(&b, mac, 6);
+	b_put(&b, mac, 6);
+	b_u32(&b, mtu);
+	b_u32(&b, n_addrs);
+	for (uint32_t i = 0; i < n_addrs; i++) {
+		uint8_t a[4] = { 10, 0, (uint8_t)i, 2 };
+		b_put(&b, a, 4);
+		b_u8(&b, (uint8_t)(i == 0 ? 32 : 24));
+	}
+	b_u32(&b, n_routes);
+	for (uint32_t i = 0; i < n_routes; i++) {
+		uint8_t d[4] = { 172, (uint8_t)(16 + i), 0, (uint8_t)(i == 0 ? 7 : 0) }, g[4] = { 10, 0, 0, 1 };
+		b_put(&b, d, 4);
+		b_u8(&b, (uint8_t)(i == 0 ? 32 : 16));
+		b_put(&b, g, 4);
+		b_u32(&b, i == 1 ? 0xffffffffu : i);
+	}
+	b_u32(&b, n_hosts);
+	for (uint32_t i = 0; i < n_hosts; i++) {
+		uint8_t a[4] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i };
+		b_put(&b, a, 4);
+		b_u32(&b, name_len);
+		memset(b.p + b.n, 'a', name_len);
+		b.n += name_len;
+	}
+	b_u32(&b, n_ns);
+	for (uint32_t i = 0; i < n_ns; i++) {
+		uint8_t a[4] = { 9, 9, 9, (uint8_t)i };
+		b_put(&b, a, 4);
+	}
+	uint32_t len = (uint32_t)(b.n - PROTO_HDR_SIZE);
+	struct buf h = { out, 0 };
+	b_u32(&h, len);
+	uint8_t t[8] = { PT_NET_CONFIG, 0, 0, 0, 12, 0, 0, 0 };
+	b_put(&h, t, 8);
+	return b.n;
+}
+
+/* Decode from an exact heap copy; on success also re-encode and walk the hosts. */
+static int decode_net_config(const uint8_t *f, size_t n, int *roundtrip, uint32_t *hosts_walked)
+{
+	uint8_t *exact = malloc(n), *again = malloc(n);
+	memcpy(exact, f, n);
+	struct proto_msg m;
+	int e = proto_decode(exact, n, PROTO_FROM_HOST, &m);
+	*roundtrip = 0;
+	*hosts_walked = 0;
+	if (e == PE_OK) {
+		*roundtrip = proto_encode(again, n, &m) == n && memcmp(again, exact, n) == 0;
+		struct proto_net_host h;
+		uint32_t off = 0;
+		while (proto_net_hosts_next(&m.u.net_config.hosts, &off, &h))
+			(*hosts_walked)++;
+	}
+	free(exact);
+	free(again);
+	return e;
+}
+
+static void test_net_config_limits(void)
+{
+	size_t cap = 1 << 20;
+	uint8_t *f = malloc(cap);
+	int rt;
+	uint32_t walked;
+	size_t n = build_net_config(f, 65535, 16, 16, 3, 253, 3);
+	int e = decode_net_config(f, n, &rt, &walked);
+	ok(e == PE_OK && rt && walked == 3, "NET_CONFIG: MTU 65535, 16 addresses, 16 routes, 253-byte names, 3 "
+	   "nameservers decode and re-encode (%s)", proto_strerror(e));
+	n = build_net_config(f, 1500, 1, 0, 4096, 20, 0);
+	e = decode_net_config(f, n, &rt, &walked);
+	ok(e == PE_OK && rt && walked == 4096, "NET_CONFIG: 4096 hosts decode, re-encode and walk (%s)",
+	   proto_strerror(e));
+	n = build_net_config(f, 1500, 1, 0, 4097, 1, 0);
+	ok(decode_net_config(f, n, &rt, &walked) == PE_BAD_VALUE, "NET_CONFIG: 4097 hosts -> bad value");
+	n = build_net_config(f, 1500, 1, 0, 2, 254, 0);
+	ok(decode_net_config(f, n, &rt, &walked) == PE_BAD_VALUE, "NET_CONFIG: 254-byte host name -> bad value");
+	n = build_net_config(f, 1500, 17, 0, 0, 0, 0);
+	ok(decode_net_config(f, n, &rt, &walked) == PE_BAD_VALUE, "NET_CONFIG: 17 whole addresses -> bad value");
+	n = build_net_config(f, 1500, 1, 17, 0, 0, 0);
+	ok(decode_net_config(f, n, &rt, &walked) == PE_BAD_VALUE, "NET_CONFIG: 17 whole routes -> bad value");
+	n = build_net_config(f, 1500, 1, 0, 0, 0, 4);
+	ok(decode_net_config(f, n, &rt, &walked) == PE_BAD_VALUE, "NET_CONFIG: 4 whole nameservers -> bad value");
+	/* every strict prefix of a big valid frame needs more bytes; every payload cut is a short payload */
+	n = build_net_config(f, 9000, 3, 3, 3, 5, 2);
+	int prefixes = 1, cuts = 1;
+	for (size_t k = 0; k < n; k++) {
+		struct proto_msg m;
+		prefixes &= proto_decode(f, k, PROTO_FROM_HOST, &m) == PE_NEED_MORE;
+	}
+	for (size_t k = PROTO_HDR_SIZE; k < n; k++) {
+		uint8_t *cut = malloc(k);
+		memcpy(cut, f, k);
+		uint32_t len = (uint32_t)(k - PROTO_HDR_SIZE);
+		cut[0] = (uint8_t)len; cut[1] = (uint8_t)(len >> 8); cut[2] = 0; cut[3] = 0;
+		struct proto_msg m;
+		cuts &= proto_decode(cut, k, PROTO_FROM_HOST, &m) == PE_SHORT_PAYLOAD;
+		free(cut);
+	}
+	ok(prefixes && cuts, "NET_CONFIG: every prefix needs more bytes, every shorter len is a short payload");
+	/* the encoder refuses counts over the arrays */
+	struct proto_msg m = { .h = { .type = PT_NET_CONFIG, .id = 1 } };
+	m.u.net_config.mtu = 1500;
+	m.u.net_config.n_addrs = PROTO_NET_MAX_ADDRS + 1;
+	ok(proto_encode(f, cap, &m) == 0, "NET_CONFIG: encoder refuses 17 addresses");
+	free(f);
 }
 
 /* ---- sweeps: random bytes and mutated golden frames never crash and never decode past the input ---- */
@@ -303,6 +519,15 @@ static void test_sweeps(void)
 					cnt++;
 				sane &= cnt == m.u.run.argv.count;
 			}
+			if (e == PE_OK && m.h.type == PT_NET_CONFIG) {
+				struct proto_net_host h;
+				uint32_t off = 0, cnt = 0;
+				while (proto_net_hosts_next(&m.u.net_config.hosts, &off, &h))
+					cnt++;
+				sane &= cnt == m.u.net_config.hosts.count && m.u.net_config.n_addrs >= 1 &&
+					m.u.net_config.n_addrs <= PROTO_NET_MAX_ADDRS &&
+					m.u.net_config.n_routes <= PROTO_NET_MAX_ROUTES && m.u.net_config.n_ns <= PROTO_NET_MAX_NS;
+			}
 		}
 		free(exact);
 	}
@@ -314,7 +539,7 @@ static void test_sweeps(void)
 			buf[k] = (uint8_t)rnd();
 		if (n >= 12 && rnd() % 2) { /* plausible header: small len, zero flags, known-ish type */
 			buf[0] = (uint8_t)(n - 12); buf[1] = buf[2] = buf[3] = 0; buf[6] = buf[7] = 0;
-			buf[4] = (uint8_t)(rnd() % 2 ? rnd() % 10 : 0x80 + rnd() % 0x14); buf[5] = 0;
+			buf[4] = (uint8_t)(rnd() % 2 ? rnd() % 11 : 0x80 + rnd() % 0x14); buf[5] = 0;
 		}
 		struct proto_msg m;
 		proto_decode(buf, n, PROTO_FROM_HOST, &m);
@@ -424,6 +649,7 @@ int main(int argc, char **argv)
 	printf("TAP version 13\n");
 	test_golden();
 	test_bad();
+	test_net_config_limits();
 	test_sweeps();
 	test_vectors(vectors, 0);
 	test_vectors(malformed, 1);
