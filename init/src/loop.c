@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "log.h"
 #include "mounts.h"
+#include "net.h"
 #include "port.h"
 #include "procs.h"
 
@@ -90,6 +91,13 @@ static void dispatch(const struct proto_msg *m)
 	case PT_KILL: r = procs_kill(m); break;
 	case PT_CREDIT: procs_credit(m); return;
 	case PT_SYNC: sync(); break;
+	case PT_NET_CONFIG: {
+		char err[ERR_MSG_MAX];
+		int e = net_config(m, err, sizeof(err));
+		if (e != 0)
+			r = fail_msg(e, "%s", err); /* logs it and makes it the last error, as fail() does elsewhere */
+		break;
+	}
 	case PT_SHUTDOWN: do_shutdown(m->h.id);
 	default: r = fail_msg(EPROTO, "unexpected %s frame", proto_type_name(m->h.type)); break;
 	}

@@ -74,6 +74,11 @@ static int mount_table(const struct mount_entry *t, size_t n)
 	return 0;
 }
 
+int mounts_root_done(void)
+{
+	return root_done;
+}
+
 int mounts_early(void)
 {
 	return mount_table(EARLY_MOUNTS, sizeof(EARLY_MOUNTS) / sizeof(EARLY_MOUNTS[0]));

@@ -13,6 +13,8 @@
 int mounts_early(void);
 /* MOUNT_ROOT; a second call fails with EBUSY. */
 int mounts_root(const struct proto_msg *m);
+/* Whether MOUNT_ROOT switched root into the image (paths then live there). */
+int mounts_root_done(void);
 /* MOUNT of one volume. */
 int mounts_volume(const struct proto_msg *m);
 /* Unmount the volumes, last first, best-effort (SHUTDOWN). */
