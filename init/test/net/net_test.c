@@ -1,0 +1,287 @@
+/*
+ * Test of net_config() (src/net.c) against real kernel interfaces: TAP devices in a private network namespace,
+ * so it needs no VM and changes nothing on the machine. Run as `make -C init net-test`, which starts it under
+ * `unshare -rn` (a user + network namespace: root in there, CAP_NET_ADMIN over that namespace only).
+ * After creating the TAPs it chroots into a scratch directory, so /etc/hosts and /etc/resolv.conf are its own.
+ */
+#define _GNU_SOURCE
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* stubs for what net.c uses from mounts.c and log.c */
+static int g_root_done;
+int mounts_root_done(void) { return g_root_done; }
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("# ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+}
+int fail(const char *fmt, ...)
+{
+	(void)fmt;
+	return -1;
+}
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("# warning: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+}
+
+static int g_n, g_failed, g_sock, g_proc;
+
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+	g_n++;
+	if (!cond)
+		g_failed++;
+	printf("%s %d - ", cond ? "ok" : "not ok", g_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static const uint8_t MAC_A[6] = { 0x90, 0x13, 0, 0, 0, 1 }, MAC_A2[6] = { 0x90, 0x13, 0, 0, 0, 0x21 },
+		     MAC_B[6] = { 0x90, 0x13, 0, 0, 0, 2 };
+
+static int make_tap(const char *name, const uint8_t mac[6])
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -1;
+	struct ifreq h = { 0 };
+	snprintf(h.ifr_name, sizeof(h.ifr_name), "%s", name);
+	h.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(h.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(g_sock, SIOCSIFHWADDR, &h) < 0)
+		return -1;
+	return fd;
+}
+
+static void set_ip(uint8_t *dst, unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	dst[0] = (uint8_t)a; dst[1] = (uint8_t)b; dst[2] = (uint8_t)c; dst[3] = (uint8_t)d;
+}
+
+struct ifstate {
+	uint8_t mac[6];
+	int mtu, up;
+	uint32_t addr; /* network order, 0 if none */
+};
+
+static struct ifstate if_state(const char *name)
+{
+	struct ifstate st = { { 0 }, 0, 0, 0 };
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(g_sock, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(st.mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(g_sock, SIOCGIFMTU, &ifr) == 0)
+		st.mtu = ifr.ifr_mtu;
+	if (ioctl(g_sock, SIOCGIFFLAGS, &ifr) == 0)
+		st.up = !!(ifr.ifr_flags & IFF_UP);
+	memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+	if (ioctl(g_sock, SIOCGIFADDR, &ifr) == 0)
+		st.addr = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr.s_addr;
+	return st;
+}
+
+static int read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* /proc/net/route of our namespace (through a /proc fd opened before the chroot). */
+static void routes(char *buf, size_t cap)
+{
+	buf[0] = 0;
+	int fd = openat(g_proc, "net/route", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+	close(fd);
+}
+
+static void base_msg(struct proto_msg *m, const uint8_t dev[6], const uint8_t mac[6])
+{
+	memset(m, 0, sizeof(*m));
+	m->h.type = PT_NET_CONFIG;
+	m->h.id = 1;
+	memcpy(m->u.net_config.device_mac, dev, 6);
+	memcpy(m->u.net_config.mac, mac, 6);
+	m->u.net_config.mtu = 1400;
+	m->u.net_config.n_addrs = 2;
+	set_ip(m->u.net_config.addrs[0].addr, 192, 168, 7, 2);
+	m->u.net_config.addrs[0].prefix = 24;
+	set_ip(m->u.net_config.addrs[1].addr, 10, 9, 1, 2);
+	m->u.net_config.addrs[1].prefix = 16;
+	m->u.net_config.n_routes = 2;
+	set_ip(m->u.net_config.routes[0].dest, 0, 0, 0, 0);
+	m->u.net_config.routes[0].prefix = 0;
+	set_ip(m->u.net_config.routes[0].gateway, 192, 168, 7, 1);
+	m->u.net_config.routes[0].metric = 0;
+	set_ip(m->u.net_config.routes[1].dest, 172, 20, 0, 0);
+	m->u.net_config.routes[1].prefix = 16;
+	m->u.net_config.routes[1].metric = 7;
+}
+
+/* hosts entries {192.168.7.1 "gw"}, {10.9.0.1 "peer-1.local"} encoded as on the wire */
+static const uint8_t HOSTS[] = { 192, 168, 7, 1, 2, 0, 0, 0, 'g', 'w',
+				 10, 9, 0, 1, 12, 0, 0, 0, 'p', 'e', 'e', 'r', '-', '1', '.', 'l', 'o', 'c', 'a', 'l' };
+
+int main(void)
+{
+	char err[512], buf[8192], rt[8192];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	g_sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	g_proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (g_sock < 0 || g_proc < 0 || make_tap("yt0", MAC_A) < 0 || make_tap("yt1", MAC_B) < 0) {
+		printf("1..0 # SKIP no TAP devices here: %s\n", strerror(errno));
+		return 0;
+	}
+	char dir[] = "/tmp/ya-net-test-XXXXXX";
+	int tmpfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* to remove the scratch root at the end */
+	if (tmpfd < 0 || !mkdtemp(dir) || chdir(dir) < 0 || mkdir("etc", 0755) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		printf("Bail out! scratch root: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("TAP version 13\n");
+	if (write(open("/etc/hosts", O_WRONLY | O_CREAT | O_TRUNC, 0644), "127.0.0.1\tlocalhost\n", 20) != 20 ||
+	    symlink("/run/systemd/resolve/stub-resolv.conf", "/etc/resolv.conf") < 0) {
+		printf("Bail out! scratch files\n");
+		return 1;
+	}
+
+	struct proto_msg m;
+	base_msg(&m, MAC_A, MAC_A2);
+	m.u.net_config.hosts.count = 2;
+	m.u.net_config.hosts.p = HOSTS;
+	m.u.net_config.hosts.size = sizeof(HOSTS);
+	m.u.net_config.n_ns = 2;
+	set_ip(m.u.net_config.ns[0], 192, 168, 7, 1);
+	set_ip(m.u.net_config.ns[1], 1, 1, 1, 1);
+
+	int e = net_config(&m, err, sizeof(err));
+	ok(e == EPERM && strcmp(err, "NET_CONFIG before MOUNT_ROOT") == 0, "before MOUNT_ROOT: EPERM (%d %s)", e, err);
+	g_root_done = 1;
+
+	struct proto_msg u = m;
+	u.u.net_config.device_mac[5] = 0x77;
+	e = net_config(&u, err, sizeof(err));
+	ok(e == ENODEV && strcmp(err, "no NIC with MAC 90:13:00:00:00:77") == 0, "unknown MAC: ENODEV (%s)", err);
+
+	/* a route through a gateway that is not on any of the NIC's networks fails: everything is undone */
+	struct proto_msg f = m;
+	set_ip(f.u.net_config.routes[1].gateway, 10, 200, 0, 1);
+	e = net_config(&f, err, sizeof(err));
+	ok(e == ENETUNREACH && strcmp(err, "route 172.20.0.0/16 via 10.200.0.1 on yt0: Network is unreachable") == 0,
+	   "unreachable gateway: ENETUNREACH (%d %s)", e, err);
+	struct ifstate st = if_state("yt0");
+	ok(memcmp(st.mac, MAC_A, 6) == 0 && st.mtu == 1500 && !st.up && st.addr == 0,
+	   "after the failure yt0 has its MAC, MTU 1500, is down, has no address");
+	ok(if_state("yt0:1").addr == 0, "after the failure the alias yt0:1 is gone");
+	routes(rt, sizeof(rt));
+	ok(!strstr(rt, "yt0"), "after the failure no route on yt0");
+	ok(read_file("/etc/hosts", buf, sizeof(buf)) == 0 && strcmp(buf, "127.0.0.1\tlocalhost\n") == 0,
+	   "after the failure /etc/hosts is unchanged");
+	struct stat sb;
+	ok(lstat("/etc/resolv.conf", &sb) == 0 && S_ISLNK(sb.st_mode), "after the failure resolv.conf is untouched");
+
+	/* metric out of the ioctl's range */
+	f = m;
+	f.u.net_config.routes[1].metric = 40000;
+	e = net_config(&f, err, sizeof(err));
+	ok(e == EINVAL && strstr(err, "route 172.20.0.0/16 on yt0: metric 40000") == err, "metric 40000: EINVAL (%s)",
+	   err);
+	st = if_state("yt0");
+	ok(!st.up && st.addr == 0 && memcmp(st.mac, MAC_A, 6) == 0, "after it yt0 is back as it was");
+
+	e = net_config(&m, err, sizeof(err));
+	ok(e == 0, "full config succeeds (%d %s)", e, e ? err : "");
+	st = if_state("yt0");
+	ok(memcmp(st.mac, MAC_A2, 6) == 0, "MAC changed");
+	ok(st.mtu == 1400, "MTU 1400 (%d)", st.mtu);
+	ok(st.up, "interface up");
+	ok(st.addr == htonl(0xc0a80702), "primary 192.168.7.2");
+	ok(if_state("yt0:1").addr == htonl(0x0a090102), "alias yt0:1 has 10.9.1.2");
+	routes(rt, sizeof(rt));
+	/* /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask (hex, host order of the bytes) */
+	ok(strstr(rt, "yt0\t00000000\t0107A8C0\t0003\t0\t0\t0\t00000000") != NULL, "default route via 192.168.7.1");
+	ok(strstr(rt, "yt0\t000014AC\t00000000\t0001\t0\t0\t7\t0000FFFF") != NULL, "172.20.0.0/16 on-link, metric 7");
+	ok(strstr(rt, "yt0\t0007A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF") != NULL, "on-link 192.168.7.0/24");
+	ok(strstr(rt, "yt0\t0000090A\t00000000\t0001\t0\t0\t0\t0000FFFF") != NULL, "on-link 10.9.0.0/16");
+	if (g_failed)
+		printf("# %s", rt);
+	ok(read_file("/etc/hosts", buf, sizeof(buf)) == 0 &&
+		   strcmp(buf, "127.0.0.1\tlocalhost\n192.168.7.1\tgw\n10.9.0.1\tpeer-1.local\n") == 0,
+	   "hosts appended");
+	ok(lstat("/etc/resolv.conf", &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == 0644 &&
+		   read_file("/etc/resolv.conf", buf, sizeof(buf)) == 0 &&
+		   strcmp(buf, "nameserver 192.168.7.1\nnameserver 1.1.1.1\n") == 0,
+	   "resolv.conf replaced by a regular file");
+	ok(access("/etc/.resolv.conf.ya-tmp", F_OK) < 0, "no temp file left");
+
+	/* the second NIC: same MAC kept, a single address, no routes, hosts or nameservers; then configured again */
+	struct proto_msg b;
+	base_msg(&b, MAC_B, MAC_B);
+	b.u.net_config.n_addrs = 1;
+	b.u.net_config.n_routes = 0;
+	set_ip(b.u.net_config.addrs[0].addr, 10, 77, 0, 5);
+	e = net_config(&b, err, sizeof(err));
+	ok(e == 0 && if_state("yt1").addr == htonl(0x0a4d0005) && if_state("yt1").up, "second NIC (%s)", e ? err : "");
+	ok(read_file("/etc/resolv.conf", buf, sizeof(buf)) == 0 &&
+		   strcmp(buf, "nameserver 192.168.7.1\nnameserver 1.1.1.1\n") == 0,
+	   "no nameservers: resolv.conf left alone");
+	e = net_config(&b, err, sizeof(err));
+	ok(e == EEXIST && strcmp(err, "yt1 already has address 10.77.0.5") == 0, "configured twice: EEXIST (%s)", err);
+	ok(if_state("yt1").addr == htonl(0x0a4d0005) && if_state("yt1").up, "EEXIST leaves it as it was");
+
+	unlink("/etc/hosts");
+	unlink("/etc/resolv.conf");
+	rmdir("/etc");
+	if (unlinkat(tmpfd, dir + strlen("/tmp/"), AT_REMOVEDIR) < 0)
+		printf("# remove %s: %s\n", dir, strerror(errno));
+	printf("1..%d\n", g_n);
+	return g_failed ? 1 : 0;
+}
