@@ -67,6 +67,15 @@ struct ncfg {
 	struct rtentry routes[PROTO_NET_MAX_ROUTES];
 };
 
+/* NICs configured so far, by device_mac: a NIC whose MAC NET_CONFIG changed is no longer found by it, and a
+ * second NET_CONFIG for it must still get EEXIST, not ENODEV. */
+#define MAX_CONFIGURED 32
+static struct {
+	uint8_t device_mac[6];
+	char ifname[IFNAMSIZ];
+} g_configured[MAX_CONFIGURED];
+static int g_n_configured;
+
 /* Fill err with "what: strerror(e)" (fmt gives "what"); returns e. A message too long for err is cut. */
 static int nc_err(struct ncfg *c, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int nc_err(struct ncfg *c, int e, const char *fmt, ...)
@@ -272,6 +281,12 @@ static int configure_if(struct ncfg *c, const struct proto_msg *m)
 	char s1[18], ip[16];
 	int e;
 
+	for (int i = 0; i < g_n_configured; i++) {
+		if (memcmp(g_configured[i].device_mac, n->device_mac, 6) == 0) {
+			fmt_mac(s1, n->device_mac);
+			return nc_msg(c, EEXIST, "NIC with MAC %s (%s) already configured", s1, g_configured[i].ifname);
+		}
+	}
 	if ((e = find_by_mac(c, n->device_mac)) != 0)
 		return e;
 	/* configured once per boot: no IPv4 address yet */
@@ -500,6 +515,11 @@ int net_config(const struct proto_msg *m, char *err, size_t errlen)
 	close(c.s);
 	if (e == 0) {
 		char ip[16];
+		if (g_n_configured < MAX_CONFIGURED) {
+			memcpy(g_configured[g_n_configured].device_mac, n->device_mac, 6);
+			memcpy(g_configured[g_n_configured].ifname, c.ifname, IFNAMSIZ);
+			g_n_configured++;
+		}
 		fmt_ip(ip, n->addrs[0].addr);
 		log_info("net: %s configured: %s/%u (+%u aliases), MTU %u, %u routes, %u hosts, %u nameservers", c.ifname,
 			 ip, n->addrs[0].prefix, n->n_addrs - 1, n->mtu, n->n_routes, n->hosts.count, n->n_ns);

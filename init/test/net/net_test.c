@@ -66,7 +66,7 @@ static void ok(int cond, const char *fmt, ...)
 }
 
 static const uint8_t MAC_A[6] = { 0x90, 0x13, 0, 0, 0, 1 }, MAC_A2[6] = { 0x90, 0x13, 0, 0, 0, 0x21 },
-		     MAC_B[6] = { 0x90, 0x13, 0, 0, 0, 2 };
+		     MAC_B[6] = { 0x90, 0x13, 0, 0, 0, 2 }, MAC_C[6] = { 0x90, 0x13, 0, 0, 0, 3 };
 
 static int make_tap(const char *name, const uint8_t mac[6])
 {
@@ -176,7 +176,8 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	g_sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	g_proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g_sock < 0 || g_proc < 0 || make_tap("yt0", MAC_A) < 0 || make_tap("yt1", MAC_B) < 0) {
+	if (g_sock < 0 || g_proc < 0 || make_tap("yt0", MAC_A) < 0 || make_tap("yt1", MAC_B) < 0 ||
+	    make_tap("yt2", MAC_C) < 0) {
 		printf("1..0 # SKIP no TAP devices here: %s\n", strerror(errno));
 		return 0;
 	}
@@ -187,6 +188,15 @@ int main(void)
 		return 1;
 	}
 	printf("TAP version 13\n");
+	/* yt2 gets an address from elsewhere (as if configured before) */
+	struct ifreq a = { 0 };
+	snprintf(a.ifr_name, sizeof(a.ifr_name), "yt2");
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a630001) };
+	memcpy(&a.ifr_addr, &sin, sizeof(sin));
+	if (ioctl(g_sock, SIOCSIFADDR, &a) < 0) {
+		printf("Bail out! address on yt2: %s\n", strerror(errno));
+		return 1;
+	}
 	if (write(open("/etc/hosts", O_WRONLY | O_CREAT | O_TRUNC, 0644), "127.0.0.1\tlocalhost\n", 20) != 20 ||
 	    symlink("/run/systemd/resolve/stub-resolv.conf", "/etc/resolv.conf") < 0) {
 		printf("Bail out! scratch files\n");
@@ -261,6 +271,10 @@ int main(void)
 		   strcmp(buf, "nameserver 192.168.7.1\nnameserver 1.1.1.1\n") == 0,
 	   "resolv.conf replaced by a regular file");
 	ok(access("/etc/.resolv.conf.ya-tmp", F_OK) < 0, "no temp file left");
+	e = net_config(&m, err, sizeof(err));
+	ok(e == EEXIST && strcmp(err, "NIC with MAC 90:13:00:00:00:01 (yt0) already configured") == 0,
+	   "again after its MAC changed: EEXIST (%s)", err);
+	ok(if_state("yt0").up && if_state("yt0").addr == htonl(0xc0a80702), "and yt0 keeps its config");
 
 	/* the second NIC: same MAC kept, a single address, no routes, hosts or nameservers; then configured again */
 	struct proto_msg b;
@@ -274,8 +288,16 @@ int main(void)
 		   strcmp(buf, "nameserver 192.168.7.1\nnameserver 1.1.1.1\n") == 0,
 	   "no nameservers: resolv.conf left alone");
 	e = net_config(&b, err, sizeof(err));
-	ok(e == EEXIST && strcmp(err, "yt1 already has address 10.77.0.5") == 0, "configured twice: EEXIST (%s)", err);
+	ok(e == EEXIST && strcmp(err, "NIC with MAC 90:13:00:00:00:02 (yt1) already configured") == 0,
+	   "configured twice: EEXIST (%s)", err);
 	ok(if_state("yt1").addr == htonl(0x0a4d0005) && if_state("yt1").up, "EEXIST leaves it as it was");
+
+	struct proto_msg c;
+	base_msg(&c, MAC_C, MAC_C);
+	e = net_config(&c, err, sizeof(err));
+	ok(e == EEXIST && strcmp(err, "yt2 already has address 10.99.0.1") == 0, "NIC with an address: EEXIST (%s)",
+	   err);
+	ok(if_state("yt2").addr == htonl(0x0a630001) && if_state("yt2:1").addr == 0, "and it is left alone");
 
 	unlink("/etc/hosts");
 	unlink("/etc/resolv.conf");
