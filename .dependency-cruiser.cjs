@@ -1,17 +1,17 @@
 /**
  * Module boundaries of src/ (issue 11). `npm test` and `npm run lint:deps` check them.
  *
- *   cli        -> api, control, activity (facade), deployment, image, shared
+ *   cli        -> api, control, activity (facade), deployment, image, network (endpoint options), shared
  *   api,control -> the Activity facade (activity.ts, activity-api.ts), shared
- *   activity   -> vm, guest, deployment, exec, image (reading a file out of the image), shared
+ *   activity   -> vm, guest, deployment, exec, image (reading a file out of the image), network, shared
  *   deployment -> image, shared
  *   exec       -> shared
- *   image, vm, guest -> shared only
+ *   image, vm, guest, network -> shared only
  *
  * "shared" are the leaves everyone may use: errors, log, schema, version, capabilities, cache-dir, write-queue,
- * unix-socket-path. Type-only imports count (tsPreCompilationDeps), so a cycle through `import type` is a cycle.
+ * unix-socket-path, net-address. Type-only imports count (tsPreCompilationDeps), so a cycle through `import type` is a cycle.
  */
-const SHARED = '^src/(errors|log|schema|version|capabilities|cache-dir|unix-socket-path|write-queue)[.]ts$';
+const SHARED = '^src/(errors|log|schema|version|capabilities|cache-dir|unix-socket-path|write-queue|net-address)[.]ts$';
 const FACADE = '^src/(activity|activity-api|activity-errors)[.]ts$';
 
 /** A rule: modules under `from` may import only what matches `allowed` (their own folder is always allowed). */
@@ -34,7 +34,7 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    onlyMay('cli-layer', '^src/(cli)/', ['^src/(api|control|deployment|image)/', FACADE]),
+    onlyMay('cli-layer', '^src/(cli)/', ['^src/(api|control|deployment|image|network)/', FACADE]),
     onlyMay('api-layer', '^src/(api)/', [FACADE]),
     onlyMay('control-layer', '^src/(control)/', [FACADE]),
     onlyMay('deployment-layer', '^src/(deployment)/', ['^src/image/']),
@@ -42,12 +42,14 @@ module.exports = {
     onlyMay('image-layer', '^src/(image)/', []),
     onlyMay('vm-layer', '^src/(vm)/', []),
     onlyMay('guest-layer', '^src/(guest)/', []),
+    onlyMay('network-layer', '^src/(network)/', []),
     {
       name: 'facade-layer',
       severity: 'error',
-      comment: 'The Activity facade (activity.ts) may import vm, guest, deployment, exec, image and the shared leaves.',
+      comment:
+        'The Activity facade (activity.ts) may import vm, guest, deployment, exec, image, network and the shared leaves.',
       from: { path: FACADE },
-      to: { path: '^src/', pathNot: [FACADE, SHARED, '^src/(vm|guest|deployment|exec|image)/'] },
+      to: { path: '^src/', pathNot: [FACADE, SHARED, '^src/(vm|guest|deployment|exec|image|network)/'] },
     },
     {
       name: 'activity-api-is-types',

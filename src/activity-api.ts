@@ -52,10 +52,36 @@ export interface ActivityStatus {
   image: string;
 }
 
+/** One network of a CreateNetwork request, as the ExeUnit sends it (docs/networking.md): dotted IPv4 strings,
+ * `gateway` may be empty. */
+export interface NetworkSpec {
+  addr: string;
+  gateway: string;
+  mask: string;
+  ifAddr: string;
+}
+
+export interface NetworkRequest {
+  /** The interface: the VPN NIC, or the INET one. */
+  role: 'vpn' | 'inet';
+  networks: NetworkSpec[];
+  /** hostname -> IPv4, appended to the guest's /etc/hosts. */
+  hosts: Record<string, string>;
+}
+
+/** Where the ExeUnit must send the interface's frames: a UDP `127.0.0.1:PORT`, or a TCP stream's address. */
+export interface NetworkAnswer {
+  kind: 'udp' | 'tcp';
+  address: string;
+}
+
 export interface ActivityApi {
   /** Starts a process. Rejects with a RuntimeError if it cannot start: for a binary that is missing or cannot be
    * executed, one with reply 'not-found' and a `startFailure` (ExecFailedError, src/activity-errors.ts). */
   exec(spec: ExecSpec, sink: OutputSink): Promise<ProcessHandle>;
+  /** Configures the VM's VPN or INET interface. Rejects with a RuntimeError (reply 'bad-request') for a request it
+   * refuses (no such interface, configured already, malformed network); nothing is changed then. */
+  createNetwork(req: NetworkRequest): Promise<NetworkAnswer>;
   /** Sends a signal to a running process (its process group). */
   kill(pid: number, signal: number): Promise<void>;
   status(): ActivityStatus;

@@ -14,6 +14,7 @@ export const ACTIVITY_ERROR_CODES = [
   'GUEST_KERNEL_PANIC',
   'NO_SUCH_PROCESS',
   'BAD_SIGNAL',
+  'NETWORK_CONFIG_FAILED',
 ] as const;
 export type ActivityErrorCode = (typeof ACTIVITY_ERROR_CODES)[number];
 

@@ -12,7 +12,15 @@
  * Exec: Docker-like environment, cwd and user (src/exec/), pid = the guest proc_id (unique, never reused).
  * Shutdown (idempotent): guest SHUTDOWN (sync, bounded), then the VM's fixed teardown (QEMU, virtiofsd, sockets).
  */
-import type { ActivityApi, ActivityStatus, ExecSpec, OutputSink, ProcessHandle } from './activity-api.js';
+import type {
+  ActivityApi,
+  ActivityStatus,
+  ExecSpec,
+  NetworkAnswer,
+  NetworkRequest,
+  OutputSink,
+  ProcessHandle,
+} from './activity-api.js';
 import type { Deployment, Volume } from './deployment/deployment.js';
 import { readImageFile } from './image/image-file.js';
 import { ActivityError, BootError, ExecFailedError, type BootErrorCode } from './activity-errors.js';
@@ -28,6 +36,10 @@ import { findVirtiofsd, type VirtiofsdBinary } from './vm/virtiofsd.js';
 import { ROOTFS_SERIAL } from './vm/qemu-args.js';
 import { buildEnvironment, workingDirectory } from './exec/environment.js';
 import { resolveUser, type ResolvedUser } from './exec/user.js';
+import type { Endpoint, NetworkRole } from './network/endpoint.js';
+import { NetworkEndpoints } from './network/endpoints.js';
+import { planNic } from './network/plan.js';
+import type { VmNic } from './vm/qemu-args.js';
 
 export type VolumeTransport = 'auto' | 'virtiofs' | '9p';
 
@@ -41,6 +53,8 @@ export interface ActivityOptions {
   guestDir?: string;
   /** Bound on reaching the agent handshake (default 60 s under TCG, 15 s under KVM). */
   helloTimeoutMs?: number;
+  /** The endpoint options (`--vpn-endpoint`, `--inet-endpoint`): each gives the VM a NIC wired to it. */
+  network?: Partial<Record<NetworkRole, Endpoint>>;
   /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
   signal?: AbortSignal;
 }
@@ -68,6 +82,7 @@ export class Activity implements ActivityApi {
     readonly accel: AccelDecision,
     readonly transport: 'virtiofs' | '9p' | 'none',
     user: ResolvedUser,
+    private readonly network: NetworkEndpoints,
   ) {
     this.user = user;
     void vm.exited.then((exit) => {
@@ -90,16 +105,26 @@ export class Activity implements ActivityApi {
       chooseTransport(opts.volumes ?? 'auto', hostVolumes.length > 0, opts.virtiofsdPath, log),
       imageUser(opts.deployment, log),
     ]);
+    // The NICs' sockets live as long as the activity: both boot attempts use the same ones.
+    const network = await NetworkEndpoints.open(opts.network ?? {});
+    const nics = network.nics().map((n): VmNic => ({
+      id: n.role,
+      mac: n.bootMac,
+      backend: n.backend.kind === 'fd' ? { kind: 'dgram-fd', fd: n.backend.fd } : n.backend,
+    }));
     for (let attempt = 1; ; attempt++) {
       try {
-        const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, attempt);
-        log.info({ attempt, accel: accel.accel, transport }, 'activity ready');
-        return new Activity(opts, vm, guest, accel, transport, user);
+        const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, nics, attempt);
+        log.info({ attempt, accel: accel.accel, transport, nics: nics.map((n) => n.id) }, 'activity ready');
+        return new Activity(opts, vm, guest, accel, transport, user, network);
       } catch (err) {
         const retry =
           attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;
         log.error({ err, attempt, retry }, 'boot attempt failed');
-        if (!retry) throw err;
+        if (!retry) {
+          network.close();
+          throw err;
+        }
       }
     }
   }
@@ -179,6 +204,36 @@ export class Activity implements ActivityApi {
     };
   }
 
+  async createNetwork(req: NetworkRequest): Promise<NetworkAnswer> {
+    if (this.state !== 'ready') {
+      throw new ActivityError(
+        'NOT_RUNNING',
+        `cannot configure the ${req.role.toUpperCase()} network: the VM is ${this.state}`,
+      );
+    }
+    const claim = this.network.claim(req.role);
+    try {
+      const plan = planNic(req);
+      this.opts.log.info(
+        { net: { role: req.role, ...plan, bootMac: claim.bootMac } },
+        'configuring a network interface',
+      );
+      await this.guest.netConfig({ deviceMac: claim.bootMac, ...plan }).catch((err: unknown) => {
+        throw new ActivityError(
+          'NETWORK_CONFIG_FAILED',
+          `CreateNetwork(${req.role.toUpperCase()}): the guest could not apply it: ${errorChain(err)}`,
+          { cause: err },
+        );
+      });
+      claim.done();
+      this.opts.log.info({ net: { role: req.role, answer: claim.answer } }, 'network interface configured');
+      return claim.answer;
+    } catch (err) {
+      claim.release();
+      throw err;
+    }
+  }
+
   async kill(pid: number, signal: number): Promise<void> {
     if (!Number.isInteger(signal) || signal < 1 || signal > 64) {
       throw new ActivityError('BAD_SIGNAL', `signal ${signal} is out of range 1..64`, { reply: 'bad-request' });
@@ -214,7 +269,11 @@ export class Activity implements ActivityApi {
       if (res !== 'ok') log.warn({ res }, 'guest did not end the VM in time; stopping QEMU');
     }
     this.guest.close();
-    await this.vm.stop();
+    try {
+      await this.vm.stop();
+    } finally {
+      this.network.close();
+    }
     this.state = 'stopped';
     log.info('activity stopped');
   }
@@ -279,6 +338,7 @@ async function bootOnce(
   accel: AccelDecision,
   transport: 'virtiofs' | '9p' | 'none',
   virtiofsd: VirtiofsdBinary | undefined,
+  nics: VmNic[],
   attempt: number,
 ): Promise<{ vm: VmHandle; guest: GuestClient }> {
   const d = opts.deployment;
@@ -304,6 +364,7 @@ async function bootOnce(
       ...(transport === 'virtiofs' ? { virtiofs: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
       ...(transport === '9p' ? { ninep: hosts.map((v) => ({ tag: v.tag, hostPath: v.hostPath })) } : {}),
       ...(virtiofsd ? { virtiofsd } : {}),
+      nics,
       ...(opts.signal ? { signal: opts.signal } : {}),
       stopGraceMs: STOP_GRACE_MS,
     },

@@ -8,7 +8,7 @@
  *                                                  is still readable, so the service keeps serving);
  *  - StreamIoError          INPUT_FAILED / OUTPUT_FAILED  the stdin/stdout stream itself failed (`cause`: the Node error);
  *  - OutputClosedError      OUTPUT_CLOSED          a write after the writer was closed or the stream ended;
- *  - ServiceRequestError    REQUEST_NO_COMMAND, NOT_STARTED, NOT_BOOTED, BAD_RUN_REQUEST, NETWORK_UNSUPPORTED,
+ *  - ServiceRequestError    REQUEST_NO_COMMAND, NOT_STARTED, NOT_BOOTED, BAD_RUN_REQUEST, BAD_NETWORK_REQUEST,
  *                           SHUTTING_DOWN: a request the service refuses, answered with an Error reply.
  */
 import { RuntimeError, type ReplyKind } from '../errors.js';
@@ -19,7 +19,7 @@ export const SERVICE_REQUEST_CODES = [
   'NOT_STARTED',
   'NOT_BOOTED',
   'BAD_RUN_REQUEST',
-  'NETWORK_UNSUPPORTED',
+  'BAD_NETWORK_REQUEST',
   'SHUTTING_DOWN',
 ] as const;
 export type ServiceRequestCode = (typeof SERVICE_REQUEST_CODES)[number];

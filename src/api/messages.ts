@@ -9,6 +9,7 @@ import { sizeDelimitedEncode } from '@bufbuild/protobuf/wire';
 import { RuntimeError, errorChain } from '../errors.js';
 import { MessageDecodeError } from './errors.js';
 import {
+  NetworkInterface,
   RequestSchema,
   ResponseSchema,
   Response_ErrorCode,
@@ -16,7 +17,7 @@ import {
   type Response,
 } from './generated/runtime_pb.js';
 
-export { Response_ErrorCode };
+export { NetworkInterface, Response_ErrorCode };
 export type { Request, Response };
 
 /** Largest stdout/stderr delta put in one ProcessStatus event; bigger chunks are split. */
@@ -42,6 +43,16 @@ export function helloReply(id: bigint, version: string): Response {
 
 export function runReply(id: bigint, pid: number): Response {
   return create(ResponseSchema, { id, command: { case: 'run', value: { pid: BigInt(pid) } } });
+}
+
+/** CreateNetwork reply: the endpoint where the ExeUnit must send the interface's frames (`udp_datagram` is a bare
+ * `ip:port`, as ya-runtime-vm answers; `tcp_stream` likewise). */
+export function networkReply(id: bigint, answer: { kind: 'udp' | 'tcp'; address: string }): Response {
+  const endpoint =
+    answer.kind === 'udp'
+      ? ({ case: 'udpDatagram', value: answer.address } as const)
+      : ({ case: 'tcpStream', value: answer.address } as const);
+  return create(ResponseSchema, { id, command: { case: 'network', value: { endpoint } } });
 }
 
 export function killReply(id: bigint): Response {

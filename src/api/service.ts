@@ -9,7 +9,8 @@
  *  KillProcess   activity.kill(pid, signal) → reply kill{}.
  *  Shutdown      stop reading, activity.shutdown() → reply shutdown{} → resolve SERVICE_EXIT.ok.
  *  stdin EOF     the ExeUnit is gone: activity.shutdown(), resolve SERVICE_EXIT.ok.
- *  CreateNetwork Error reply: networking is not supported yet.
+ *  CreateNetwork activity.createNetwork (VPN or INET interface) → reply network{udp_datagram "127.0.0.1:PORT"};
+ *                a refused one (no endpoint option, a second one, malformed networks) is an Error reply.
  *  no command, or a request needing the activity before Hello: Error BAD_REQUEST.
  *  undecodable frame body: logged, Error reply with id 0, keep serving (the next frame is still aligned).
  *  bad length prefix / truncated frame / broken stdin or stdout: Error reply with id 0 (when it can still be sent),
@@ -31,6 +32,8 @@ import {
   errorReply,
   helloReply,
   killReply,
+  NetworkInterface,
+  networkReply,
   shutdownReply,
   type Request,
   type Response,
@@ -147,11 +150,23 @@ class Service {
         log.info('shutdown requested');
         await this.end(SERVICE_EXIT.ok, id);
         return;
-      case 'network':
-        throw new ServiceRequestError(
-          'NETWORK_UNSUPPORTED',
-          'CreateNetwork: networking is not supported by this runtime yet',
-        );
+      case 'network': {
+        const { networks, hosts } = command.value;
+        const role = command.value.interface === NetworkInterface.INET ? 'inet' : 'vpn';
+        if (command.value.interface !== NetworkInterface.INET && command.value.interface !== NetworkInterface.VPN)
+          throw new ServiceRequestError(
+            'BAD_NETWORK_REQUEST',
+            `CreateNetwork: unknown interface ${command.value.interface} (expected VPN = 0 or INET = 1)`,
+          );
+        log.info({ cmd: { role, networks, hosts } }, 'create network');
+        const activity = await this.requireActivity();
+        const answer = await activity.createNetwork({
+          role,
+          networks: networks.map((n) => ({ addr: n.addr, gateway: n.gateway, mask: n.mask, ifAddr: n.ifAddr })),
+          hosts: { ...hosts },
+        });
+        return this.send(networkReply(id, answer));
+      }
       default:
         throw new ServiceRequestError('REQUEST_NO_COMMAND', `request ${id} has no command this runtime knows`);
     }

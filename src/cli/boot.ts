@@ -16,6 +16,7 @@ export async function bootActivity(
     log: ctx.log,
     accel: g.accel,
     volumes: g.volumes,
+    network: g.network,
     ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
     ...(g.guestDir ? { guestDir: g.guestDir } : {}),
     ...(signal ? { signal } : {}),

@@ -6,6 +6,7 @@
  * (the caller logs them) and dropped, and everything from the subcommand on goes to commander.
  */
 import { RuntimeError } from '../errors.js';
+import { parseEndpoint, type Endpoint, type NetworkRole } from '../network/endpoint.js';
 
 export class UsageError extends RuntimeError {
   constructor(message: string) {
@@ -23,8 +24,8 @@ export interface GlobalOptions {
   storageGib?: number;
   volumeOverride?: string;
   hostname?: string;
-  vpnEndpoint?: string;
-  inetEndpoint?: string;
+  /** `--vpn-endpoint` / `--inet-endpoint`, parsed (docs/networking.md). */
+  network: Partial<Record<NetworkRole, Endpoint>>;
   accel: 'auto' | 'kvm' | 'tcg';
   virtiofsd?: string;
   guestDir?: string;
@@ -51,6 +52,15 @@ function oneOf<T extends string>(allowed: readonly T[]): (v: string, name: strin
   };
 }
 
+/** A bad endpoint is a usage error (exit 2) with the network layer's message. */
+function endpoint(role: NetworkRole, v: string): Endpoint {
+  try {
+    return parseEndpoint(role, v);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 const VALUE_OPTIONS: Record<string, Setter> = {
   '--workdir': (g, v) => (g.workdir = v),
   '--task-package': (g, v) => (g.taskPackage = v),
@@ -59,8 +69,8 @@ const VALUE_OPTIONS: Record<string, Setter> = {
   '--storage-gib': (g, v, n) => (g.storageGib = num('float')(v, n)),
   '--volume-override': (g, v) => (g.volumeOverride = v),
   '--hostname': (g, v) => (g.hostname = v),
-  '--vpn-endpoint': (g, v) => (g.vpnEndpoint = v),
-  '--inet-endpoint': (g, v) => (g.inetEndpoint = v),
+  '--vpn-endpoint': (g, v) => (g.network.vpn = endpoint('vpn', v)),
+  '--inet-endpoint': (g, v) => (g.network.inet = endpoint('inet', v)),
   '--accel': (g, v, n) => (g.accel = oneOf(['auto', 'kvm', 'tcg'] as const)(v, n)),
   '--virtiofsd': (g, v) => (g.virtiofsd = v),
   '--guest-dir': (g, v) => (g.guestDir = v),
@@ -80,7 +90,7 @@ export interface SplitArgv {
 }
 
 export function splitArgv(argv: string[]): SplitArgv {
-  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto' };
+  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto', network: {} };
   const ignored: string[] = [];
   let flag: SplitArgv['flag'];
   let i = 0;

@@ -10,10 +10,12 @@
  */
 import { GuestArgumentError, GuestProtocolError } from './errors.js';
 import { FieldReader, FieldWriter } from './wire.js';
+import { checkNetConfig, readNetConfig, writeNetConfig, type NetConfigMsg } from './net-config-frame.js';
 
 export { MAX_STRLIST } from './wire.js';
+export type { NetAddress, NetConfigMsg, NetHost, NetRoute } from './net-config-frame.js';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HEADER_SIZE = 12;
 /** Largest payload of a frame (1 MiB). */
 export const MAX_PAYLOAD = 1048576;
@@ -35,6 +37,7 @@ export const MsgType = {
   CREDIT: 0x07,
   SYNC: 0x08,
   SHUTDOWN: 0x09,
+  NET_CONFIG: 0x0a,
   OK: 0x80,
   ERROR: 0x81,
   HELLO_OK: 0x82,
@@ -92,7 +95,7 @@ export type ExitMsg = { type: 'EXIT'; id: number; procId: number; exitCode: numb
 export type LogMsg = { type: 'LOG'; id: number; level: 0 | 1 | 2; message: string };
 
 export type HostMessage =
-  HelloMsg | MountRootMsg | MountMsg | RunMsg | StdinMsg | KillMsg | CreditMsg | SyncMsg | ShutdownMsg;
+  HelloMsg | MountRootMsg | MountMsg | RunMsg | StdinMsg | KillMsg | CreditMsg | SyncMsg | ShutdownMsg | NetConfigMsg;
 export type GuestMessage = OkMsg | ErrorMsg | HelloOkMsg | OutputMsg | ExitMsg | LogMsg;
 export type Message = HostMessage | GuestMessage;
 /** A host message before the client gives it an id. */
@@ -151,6 +154,10 @@ function payloadOf(msg: Message, w: FieldWriter): void {
     case 'SYNC':
     case 'SHUTDOWN':
     case 'OK':
+      return;
+    case 'NET_CONFIG':
+      checkNetConfig(`NET_CONFIG frame (id ${msg.id})`, msg, (m) => new GuestArgumentError(m));
+      writeNetConfig(w, msg);
       return;
     case 'ERROR':
       w.i32('errno', msg.errno).str('message', msg.message);
@@ -282,6 +289,9 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
       break;
     case 'SHUTDOWN':
       msg = { type: 'SHUTDOWN', id };
+      break;
+    case 'NET_CONFIG':
+      msg = readNetConfig(r, id, what, protoErr);
       break;
     case 'OK':
       msg = { type: 'OK', id };

@@ -25,6 +25,7 @@ import {
   type HostRequest,
   isGuestMessage,
   type Message,
+  type NetConfigMsg,
   PROTOCOL_VERSION,
   RUN_STDIN,
 } from './frames.js';
@@ -51,6 +52,9 @@ export interface MountSpec {
   /** Mount data, usually empty. */
   options: string;
 }
+
+/** A NET_CONFIG request (docs/guest-protocol.md): the NIC's boot MAC, its new MAC, MTU, addresses, routes, hosts. */
+export type NetConfigSpec = Omit<NetConfigMsg, 'type' | 'id'>;
 
 export type GuestLogLevel = 'info' | 'warning' | 'fatal';
 
@@ -128,6 +132,11 @@ export class GuestClient {
       { type: 'MOUNT', fstype: spec.fstype, source: spec.source, target: spec.target, options: spec.options },
       `MOUNT ${spec.fstype} ${spec.source} on ${spec.target}`,
     );
+  }
+
+  /** Configures one NIC (NET_CONFIG). Rejects with GuestRequestError naming the failed step when init refuses it. */
+  async netConfig(spec: NetConfigSpec): Promise<void> {
+    await this.request({ type: 'NET_CONFIG', ...spec }, `NET_CONFIG for the NIC ${spec.deviceMac}`);
   }
 
   /**

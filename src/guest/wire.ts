@@ -1,11 +1,12 @@
 /**
  * Field codecs of the guest protocol (docs/guest-protocol.md, "Payload field encodings"): u8, u32, i32, u64, str,
- * strlist and bytes, all little-endian. Pure: no Node APIs.
+ * strlist and bytes, all little-endian, and ipv4 / mac (raw bytes in network order). Pure: no Node APIs.
  *
  * FieldReader checks every field's length before reading it (firecracker vsock/packet.rs `parse`) and names the
  * frame, the field and the offset in its error; FieldWriter refuses values the decoder on the other side would reject.
  */
 import { GuestArgumentError, GuestProtocolError } from './errors.js';
+import { formatIpv4, formatMac, ipv4Bytes, ipv4FromBytes, parseIpv4, parseMac } from '../net-address.js';
 
 /** At most this many entries in a strlist. */
 export const MAX_STRLIST = 4096;
@@ -51,6 +52,18 @@ export class FieldReader {
 
   u64(name: string): bigint {
     return this.view.getBigUint64(this.need(8, `u64 ${name}`), true);
+  }
+
+  /** An IPv4 address (4 bytes, network order), as a dotted quad. */
+  ipv4(name: string): string {
+    const at = this.need(4, `ipv4 ${name}`);
+    return formatIpv4(ipv4FromBytes(this.payload.subarray(at, at + 4)));
+  }
+
+  /** An Ethernet address (6 bytes), as lowercase `aa:bb:cc:dd:ee:ff`. */
+  mac(name: string): string {
+    const at = this.need(6, `mac ${name}`);
+    return formatMac(this.payload.subarray(at, at + 6));
   }
 
   /** Strings are decoded as UTF-8 with U+FFFD for invalid sequences: a guest message is never rejected for that. */
@@ -152,6 +165,20 @@ export class FieldWriter {
 
   bytes(v: Uint8Array): this {
     return this.push(v);
+  }
+
+  ipv4(name: string, v: string): this {
+    const n = parseIpv4(v);
+    if (n === undefined)
+      throw new GuestArgumentError(`${this.what}: ${name} ${JSON.stringify(v)} is not an IPv4 address`);
+    return this.push(ipv4Bytes(n));
+  }
+
+  mac(name: string, v: string): this {
+    const b = parseMac(v);
+    if (b === undefined)
+      throw new GuestArgumentError(`${this.what}: ${name} ${JSON.stringify(v)} is not a MAC address`);
+    return this.push(b);
   }
 
   get length(): number {

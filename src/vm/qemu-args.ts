@@ -34,6 +34,18 @@ export interface NinePShare {
   readOnly?: boolean;
 }
 
+/**
+ * A virtio-net NIC. `dgram-fd`: QEMU's dgram netdev on a UDP socket it inherits as descriptor `fd` (already bound
+ * and connected, so QEMU `send()`s and the kernel filters what it receives); one datagram = one Ethernet frame.
+ * `stream`: QEMU connects to host:port itself and frames carry a 4-byte big-endian length.
+ */
+export interface VmNic {
+  /** netdev id, e.g. `vpn`. */
+  id: string;
+  mac: string;
+  backend: { kind: 'dgram-fd'; fd: number } | { kind: 'stream'; host: string; port: number };
+}
+
 export interface VmConfig {
   accel: Accel;
   cpus: number;
@@ -51,6 +63,8 @@ export interface VmConfig {
   disks?: VmDisk[];
   virtiofs?: VirtiofsShare[];
   ninep?: NinePShare[];
+  /** In order: the guest probes them in this order (it finds them by MAC anyway). */
+  nics?: VmNic[];
 }
 
 /** Name of the virtio-serial port init looks for under /sys/class/virtio-ports (docs/guest-protocol.md). */
@@ -195,6 +209,24 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
       `virtio-9p-device,fsdev=fs${i},mount_tag=${optValue(s.tag)}`,
     );
   });
+
+  for (const n of cfg.nics ?? []) {
+    if (!/^[a-z][a-z0-9]{0,15}$/.test(n.id)) throw new RangeError(`netdev id must be a short lowercase word: ${n.id}`);
+    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(n.mac))
+      throw new RangeError(`NIC MAC must be lowercase aa:bb:..: ${n.mac}`);
+    a.push(
+      '-netdev',
+      n.backend.kind === 'dgram-fd'
+        ? // The runtime's connected UDP socket, inherited: no destination (QEMU uses send()), no port for QEMU to
+          // bind, and only the ExeUnit's address can reach the guest.
+          `dgram,id=${n.id},local.type=fd,local.str=${n.backend.fd}`
+        : // QEMU dials the ExeUnit's TCP endpoint; frames carry a 4-byte big-endian length.
+          `stream,id=${n.id},server=off,addr.type=inet,addr.host=${n.backend.host},addr.port=${n.backend.port}`,
+      // virtio-net over virtio-mmio, with the MAC by which init finds it.
+      '-device',
+      `virtio-net-device,netdev=${n.id},mac=${n.mac}`,
+    );
+  }
 
   return a;
 }

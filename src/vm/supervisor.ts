@@ -32,6 +32,8 @@ export interface ChildSpec {
   /** Delay between SIGTERM and SIGKILL when execa terminates the child (default 3000 ms). */
   forceKillAfterDelayMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Our descriptors the child inherits as 3, 4, ... in this order (setpriv keeps them open across its exec). */
+  passFds?: readonly number[];
 }
 
 export interface SupervisedChild {
@@ -64,10 +66,9 @@ export function spawnSupervised(spec: ChildSpec, log: Logger): SupervisedChild {
   let sub: ResultPromise;
   try {
     const options: Options = {
-      stdin: 'ignore',
-      // A descriptor number is handed to the child as is (execa's types only list 3..9, its runtime takes any).
-      stdout: fd as 3,
-      stderr: fd as 3,
+      // A descriptor number is handed to the child as is (execa's types only list 3..9, its runtime takes any):
+      // stdout and stderr to the log, then the passed descriptors as 3, 4, ...
+      stdio: ['ignore', fd as 3, fd as 3, ...((spec.passFds ?? []) as 3[])],
       buffer: false,
       cleanup: true,
       forceKillAfterDelay: spec.forceKillAfterDelayMs ?? 3000,

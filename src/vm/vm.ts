@@ -23,7 +23,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { describeEarlyExit, describeEnd, VmStartError, type ChildEnd } from './errors.js';
-import { buildQemuArgs, type Accel, type NinePShare, type VmDisk } from './qemu-args.js';
+import { buildQemuArgs, type Accel, type NinePShare, type VmDisk, type VmNic } from './qemu-args.js';
 import { createShortPath } from '../unix-socket-path.js';
 import { spawnSupervised, type SupervisedChild } from './supervisor.js';
 import { tearDownVm, type VmParts } from './teardown.js';
@@ -55,6 +55,8 @@ export interface VmStartConfig {
   disks?: VmDisk[];
   virtiofs?: VirtiofsShareSpec[];
   ninep?: NinePShare[];
+  /** virtio-net NICs, in order; a `dgram-fd` backend's fd is OUR descriptor (QEMU inherits it as 3, 4, ...). */
+  nics?: VmNic[];
   cmdlineExtra?: string[];
   /** Identified virtiofsd; found (PATH, /usr/libexec, /usr/lib/qemu) when omitted and `virtiofs` is non-empty. */
   virtiofsd?: VirtiofsdBinary;
@@ -215,6 +217,13 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     const qemuFile = cfg.qemuBinary ?? findExecutable('qemu-system-x86_64');
     if (!qemuFile)
       throw new VmStartError('QEMU_NOT_FOUND', 'qemu-system-x86_64 not found in PATH: install qemu-system-x86');
+    // Descriptors QEMU inherits: ours become 3, 4, ... in the child.
+    const passFds: number[] = [];
+    const qemuNics = (cfg.nics ?? []).map((n): VmNic => {
+      if (n.backend.kind !== 'dgram-fd') return n;
+      passFds.push(n.backend.fd);
+      return { ...n, backend: { kind: 'dgram-fd', fd: 2 + passFds.length } };
+    });
     const agentPath = short.socket(AGENT_SOCKET);
     sockets.push(path.join(runDir, AGENT_SOCKET));
     const args = buildQemuArgs({
@@ -229,9 +238,10 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
       disks: cfg.disks ?? [],
       virtiofs: vfsSockets,
       ninep: cfg.ninep ?? [],
+      nics: qemuNics,
     });
     await fs.writeFile(consoleLogPath, '');
-    const q = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir }, vlog);
+    const q = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir, passFds }, vlog);
     parts.qemu = q;
 
     // 3. the agent socket.

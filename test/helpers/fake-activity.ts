@@ -22,6 +22,8 @@ import type {
   ActivityStatus,
   ExecSpec,
   ExitStatus,
+  NetworkAnswer,
+  NetworkRequest,
   OutputSink,
   ProcessHandle,
 } from '../../src/activity-api.js';
@@ -51,6 +53,10 @@ export class FakeActivity implements ActivityApi {
   /** Output chunks of built-in programs whose sink promise resolved (delivered to the client). */
   delivered = 0;
   shutdowns = 0;
+  /** CreateNetwork requests received, in order. */
+  readonly networks: NetworkRequest[] = [];
+  /** What createNetwork answers; an Error makes it reject with that error. */
+  networkAnswer: NetworkAnswer | Error = { kind: 'udp', address: '127.0.0.1:40000' };
   /** Set to make shutdown() reject. */
   shutdownError: Error | undefined;
   private nextPid: number;
@@ -186,6 +192,13 @@ export class FakeActivity implements ActivityApi {
       case 'sleep':
         break;
     }
+  }
+
+  async createNetwork(req: NetworkRequest): Promise<NetworkAnswer> {
+    this.calls.push(`network ${req.role}`);
+    this.networks.push(req);
+    if (this.networkAnswer instanceof Error) throw this.networkAnswer;
+    return this.networkAnswer;
   }
 
   async kill(pid: number, signal: number): Promise<void> {

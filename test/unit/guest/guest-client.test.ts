@@ -15,16 +15,16 @@ test('hello exchanges versions', async () => {
 
 test('hello rejects another protocol version', async () => {
   const { client, guest } = await setup();
-  // Version 1 reported EXIT only once background children closed the pipes: a host of version 2 must refuse it.
+  // A version-2 init has no NET_CONFIG: a host of version 3 must refuse it.
   guest.handlers.set('HELLO', (m, g) =>
-    g.send({ type: 'HELLO_OK', id: m.id, version: 1, description: 'ya-init 0.1.0' }),
+    g.send({ type: 'HELLO_OK', id: m.id, version: 2, description: 'ya-init 0.1.0' }),
   );
   await assert.rejects(
     client.hello(),
     (err: unknown) =>
       err instanceof GuestProtocolError &&
       err.code === 'GUEST_VERSION_MISMATCH' &&
-      err.message === 'guest init "ya-init 0.1.0" speaks protocol version 1, the host 2',
+      err.message === 'guest init "ya-init 0.1.0" speaks protocol version 2, the host 3',
   );
 });
 

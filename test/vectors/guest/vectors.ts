@@ -127,6 +127,34 @@ export const FRAME_VECTORS: FrameVector[] = [
   { direction: H2G, message: { type: 'CREDIT', id: 0, procId: 8, bytes: 3 } },
   { direction: H2G, message: { type: 'SYNC', id: 0x01020304 } },
   { direction: H2G, message: { type: 'SHUTDOWN', id: 0xfffffffe } },
+  {
+    direction: H2G,
+    message: {
+      type: 'NET_CONFIG',
+      id: 15,
+      deviceMac: '90:13:00:00:00:01',
+      mac: '90:13:c0:a8:00:02',
+      mtu: 1220,
+      addresses: [{ addr: '192.168.0.2', prefix: 24 }],
+      routes: [{ dest: '192.168.0.0', prefix: 24, gateway: '192.168.0.1', metric: 101 }],
+      hosts: [{ addr: '192.168.0.3', name: 'node-b' }],
+      nameservers: [],
+    },
+  },
+  {
+    direction: H2G,
+    message: {
+      type: 'NET_CONFIG',
+      id: 16,
+      deviceMac: '90:13:00:00:00:02',
+      mac: '90:13:0a:2a:2a:02',
+      mtu: 65493,
+      addresses: [{ addr: '10.42.42.2', prefix: 24 }],
+      routes: [{ dest: '0.0.0.0', prefix: 0, gateway: '10.42.42.1', metric: 0 }],
+      hosts: [],
+      nameservers: ['1.1.1.1', '8.8.8.8'],
+    },
+  },
 
   { direction: G2H, message: { type: 'HELLO_OK', id: 1, version: 1, description: 'ya-init 0.1.0' } },
   { direction: G2H, message: { type: 'OK', id: 2 } },
@@ -166,6 +194,15 @@ function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const str = (s: string): Uint8Array => cat(u32(utf8(s).length), utf8(s));
 
+/** NET_CONFIG payload up to (not including) the addresses: device_mac, mac, mtu. */
+const netHead = (mtu: number): number[] => [0x90, 0x13, 0, 0, 0, 1, 0x90, 0x13, 192, 168, 0, 2, ...u32(mtu)];
+/** One address 192.168.0.2/prefix. */
+const netAddr = (prefix: number): number[] => [...u32(1), 192, 168, 0, 2, prefix];
+/** A NET_CONFIG payload: head, addresses, then routes/hosts/nameservers as given (each a whole list). */
+const netConfig = (mtu: number, addrs: number[], rest: number[]): Uint8Array => cat(netHead(mtu), addrs, rest);
+const noLists = [...u32(0), ...u32(0), ...u32(0)];
+const hostEntry = (name: string): number[] => [...u32(1), 192, 168, 0, 3, ...str(name)];
+
 /** RUN payload up to (not including) argv. */
 const runHead = cat(u32(7), u32(0), u32(0), u32(0), str('/bin/sh'), str('/'));
 
@@ -191,7 +228,7 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     bytes: raw(0x08, 2, new Uint8Array(0), { flags: 0x8000 }),
   },
   { direction: H2G, reason: 'frame header: unknown type 0x0000 (id 1)', bytes: raw(0x00, 1, new Uint8Array(0)) },
-  { direction: H2G, reason: 'frame header: unknown type 0x000a (id 1)', bytes: raw(0x0a, 1, Uint8Array.from(u32(1))) },
+  { direction: H2G, reason: 'frame header: unknown type 0x000b (id 1)', bytes: raw(0x0b, 1, Uint8Array.from(u32(1))) },
   { direction: H2G, reason: 'frame header: unknown type 0x0101 (id 1)', bytes: raw(0x0101, 1, new Uint8Array(0)) },
   { direction: H2G, reason: 'frame truncated: 5 bytes, the header needs 12', bytes: Uint8Array.of(4, 0, 0, 0, 1) },
   {
@@ -268,6 +305,75 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     direction: H2G,
     reason: 'MOUNT_ROOT frame (id 2): payload ends inside u64 tmpfs_size (offset 15, needs 8 bytes, 4 left)',
     bytes: raw(0x02, 2, cat(str('yaimage'), str(''), u32(0))),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): mtu 67 is not in 68..65535',
+    bytes: raw(0x0a, 9, netConfig(67, netAddr(24), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): mtu 65536 is not in 68..65535',
+    bytes: raw(0x0a, 9, netConfig(65536, netAddr(24), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): addresses is empty',
+    bytes: raw(0x0a, 9, netConfig(1220, u32(0), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): addresses has 17 entries, more than 16',
+    bytes: raw(0x0a, 9, netConfig(1220, u32(17), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): addresses[0].prefix 33 is not in 1..32',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(33), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): addresses[0].prefix 0 is not in 1..32',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(0), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): routes[0].dest 192.168.0.1 has bits outside its /24',
+    bytes: raw(
+      0x0a,
+      9,
+      netConfig(1220, netAddr(24), [...u32(1), 192, 168, 0, 1, 24, 0, 0, 0, 0, ...u32(0), ...u32(0), ...u32(0)]),
+    ),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): hosts[0].name "evil\\n10.0.0.1" is not 1..253 characters of A-Z a-z 0-9 . - _',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(24), [...u32(0), ...hostEntry('evil\n10.0.0.1'), ...u32(0)])),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): hosts[0].name "a b" is not 1..253 characters of A-Z a-z 0-9 . - _',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(24), [...u32(0), ...hostEntry('a b'), ...u32(0)])),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): hosts[0].name "" is not 1..253 characters of A-Z a-z 0-9 . - _',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(24), [...u32(0), ...hostEntry(''), ...u32(0)])),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): nameservers has 4 entries, more than 3',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(24), [...u32(0), ...u32(0), ...u32(4)])),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): payload ends inside mac mac (offset 6, needs 6 bytes, 2 left)',
+    bytes: raw(0x0a, 9, Uint8Array.of(0x90, 0x13, 0, 0, 0, 1, 0x90, 0x13)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): 1 trailing bytes after the last field',
+    bytes: raw(0x0a, 9, netConfig(1220, netAddr(24), [...noLists, 0])),
   },
 
   {
