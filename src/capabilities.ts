@@ -1,5 +1,5 @@
 /**
  * Runtime capabilities advertised in the offer (`golem.runtime.capabilities`). Only what works is listed:
- * networking (vpn, inet) is not implemented, so it is not advertised and CreateNetwork gets an Error reply.
+ * `vpn` (docs/networking.md); `inet` and `manifest-support` are not offered until the INET data path is tested.
  */
-export const RUNTIME_CAPABILITIES: readonly string[] = ['start-entrypoint'];
+export const RUNTIME_CAPABILITIES: readonly string[] = ['vpn', 'start-entrypoint'];

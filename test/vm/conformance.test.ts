@@ -101,7 +101,7 @@ test('SIGKILL of the runtime leaves no QEMU or virtiofsd', async () => {
   }
 });
 
-test('malformed frames get an Error reply and the runtime keeps serving; CreateNetwork is refused', async () => {
+test('malformed frames get an Error reply and the runtime keeps serving; CreateNetwork without an endpoint is refused', async () => {
   const { client, workdir, base } = await spawnRuntime(testImage());
   try {
     await client.hello();
@@ -110,6 +110,7 @@ test('malformed frames get an Error reply and the runtime keeps serving; CreateN
     await client.waitFor((r) => r.kind === 'error' && r.id === 0, 10_000);
     const net = await client.request({ network: { networks: [], hosts: {}, interface: 1 } });
     assert.equal(net.kind, 'error');
+    assert.match(net.kind === 'error' ? net.error.message : '', /started without --inet-endpoint/);
     assert.equal((await client.run('/bin/echo', ['ok'])).stdout.toString(), 'ok\n');
     await client.shutdown(10_000);
   } finally {

@@ -8,6 +8,7 @@ import { RuntimeError } from '../../../src/errors.js';
 import { FrameBuffer } from '../../../src/api/frame-codec.js';
 import { encodeFrame, encodeVarint } from '../../helpers/delimited.js';
 import {
+  NetworkInterface,
   RequestSchema,
   ResponseSchema,
   Response_ErrorCode,
@@ -310,18 +311,58 @@ describe('service: KillProcess, CreateNetwork, bad requests', () => {
     await h.exit;
   });
 
-  it('answers CreateNetwork with an error', async () => {
-    const h = harness(new FakeActivity());
+  it('relays CreateNetwork to the activity and answers with its endpoint', async () => {
+    const activity = new FakeActivity();
+    activity.networkAnswer = { kind: 'udp', address: '127.0.0.1:41234' };
+    const h = harness(activity);
     h.send(hello);
     await h.next();
     const net = loadFrameVectors().find((v) => v.description.startsWith('CreateNetwork'))!;
     h.input.write(net.frame);
-    assert.deepEqual(errorOf(await h.next()), {
-      id: 6n,
-      code: Response_ErrorCode.BAD_REQUEST,
-      message: 'CreateNetwork: networking is not supported by this runtime yet',
+    const reply = await h.next();
+    assert.equal(reply.id, 6n);
+    assert.deepEqual(reply.command.case === 'network' && reply.command.value.endpoint, {
+      case: 'udpDatagram',
+      value: '127.0.0.1:41234',
     });
+    assert.deepEqual(activity.networks, [
+      {
+        role: 'inet',
+        networks: [{ addr: '10.42.42.1', gateway: '10.42.42.1', mask: '255.255.255.0', ifAddr: '10.42.42.2' }],
+        hosts: {},
+      },
+    ]);
     h.input.end();
+    await h.exit;
+  });
+
+  it('answers a refused CreateNetwork with BAD_REQUEST and keeps serving', async () => {
+    const activity = new FakeActivity();
+    activity.networkAnswer = new RuntimeError('NETWORK_INVALID', 'CreateNetwork(VPN): network 1: mask 1.2.3.4', {
+      reply: 'bad-request',
+    });
+    const h = harness(activity);
+    h.send(hello);
+    await h.next();
+    const networks = [{ addr: '10.0.0.0', gateway: '', mask: '1.2.3.4', ifAddr: '10.0.0.2' }];
+    h.send({ id: 7n, command: { case: 'network', value: { networks, hosts: { a: '10.0.0.3' }, interface: 0 } } });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 7n,
+      code: Response_ErrorCode.BAD_REQUEST,
+      message: 'CreateNetwork(VPN): network 1: mask 1.2.3.4',
+    });
+    h.send({ id: 8n, command: { case: 'network', value: { networks, hosts: {}, interface: 5 as NetworkInterface } } });
+    assert.deepEqual(errorOf(await h.next()), {
+      id: 8n,
+      code: Response_ErrorCode.BAD_REQUEST,
+      message: 'CreateNetwork: unknown interface 5 (expected VPN = 0 or INET = 1)',
+    });
+    assert.deepEqual(
+      activity.networks.map((n) => [n.role, n.hosts]),
+      [['vpn', { a: '10.0.0.3' }]],
+    );
+    h.send({ id: 9n, command: { case: 'shutdown', value: {} } });
+    assert.equal((await h.next()).command.case, 'shutdown');
     await h.exit;
   });
 

@@ -40,6 +40,36 @@ test('mountRoot, mount and sync send the documented fields', async () => {
   ]);
 });
 
+test('netConfig sends NET_CONFIG; init refusing it rejects with its errno and message', async () => {
+  const { client, guest } = await setup();
+  const spec = {
+    deviceMac: '90:13:00:00:00:01',
+    mac: '90:13:c0:a8:08:02',
+    mtu: 1220,
+    addresses: [{ addr: '192.168.8.2', prefix: 24 }],
+    routes: [{ dest: '192.168.8.0', prefix: 24, gateway: '192.168.8.1', metric: 101 }],
+    hosts: [{ addr: '192.168.8.3', name: 'node-b' }],
+    nameservers: [],
+  };
+  await client.netConfig(spec);
+  assert.deepEqual(guest.received, [{ type: 'NET_CONFIG', id: 1, ...spec }]);
+  guest.handlers.set('NET_CONFIG', (m, g) =>
+    g.send({ type: 'ERROR', id: m.id, errno: 19, message: 'no NIC with MAC 90:13:00:00:00:01' }),
+  );
+  await assert.rejects(client.netConfig(spec), (err: unknown) => {
+    assert.ok(err instanceof GuestRequestError);
+    assert.equal(err.errnoName, 'ENODEV');
+    assert.equal(err.message, 'NET_CONFIG for the NIC 90:13:00:00:00:01: no NIC with MAC 90:13:00:00:00:01 (ENODEV)');
+    return true;
+  });
+  // A host name that would add a line to /etc/hosts never reaches the wire.
+  await assert.rejects(
+    client.netConfig({ ...spec, hosts: [{ addr: '192.168.8.3', name: 'x\n1.2.3.4 y' }] }),
+    /hosts\[0\]\.name "x\\n1\.2\.3\.4 y" is not 1\.\.253 characters/,
+  );
+  assert.equal(guest.received.length, 2);
+});
+
 test('ERROR reply to RUN rejects with errno and message; ENOENT is not-found; proc ids are not reused', async () => {
   const { client, guest } = await setup();
   guest.handlers.set('RUN', (m, g) =>

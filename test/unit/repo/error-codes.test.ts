@@ -16,6 +16,7 @@ import { DEPLOYMENT_ERROR_CODES, DISK_ERROR_CODES } from '../../../src/deploymen
 import { USER_ERROR_CODES } from '../../../src/exec/errors.js';
 import { GUEST_ERROR_CODES } from '../../../src/guest/errors.js';
 import { IMAGE_ERROR_CODES, IMAGE_TOOL_ERROR_CODES, PACK_ERROR_CODES } from '../../../src/image/errors.js';
+import { NETWORK_ERROR_CODES } from '../../../src/network/errors.js';
 import { SOCKET_PATH_ERROR_CODES } from '../../../src/unix-socket-path.js';
 import { VM_ERROR_CODES } from '../../../src/vm/errors.js';
 
@@ -32,6 +33,7 @@ const ALL: readonly string[] = [
   ...IMAGE_ERROR_CODES,
   ...IMAGE_TOOL_ERROR_CODES,
   ...PACK_ERROR_CODES,
+  ...NETWORK_ERROR_CODES,
   ...SOCKET_PATH_ERROR_CODES,
   ...VM_ERROR_CODES,
 ];

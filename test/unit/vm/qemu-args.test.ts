@@ -106,6 +106,28 @@ describe('buildQemuArgs', () => {
     assert.ok(values(argv, '-device').includes('virtio-9p-device,fsdev=fs0,mount_tag=nine'));
   });
 
+  it('has no NIC unless asked; NICs in order, a dgram netdev on an inherited descriptor or a stream', () => {
+    assert.deepEqual(values(argv, '-netdev'), []);
+    const withNics = buildQemuArgs({
+      ...base,
+      nics: [
+        { id: 'vpn', mac: '90:13:00:00:00:01', backend: { kind: 'dgram-fd', fd: 3 } },
+        { id: 'inet', mac: '90:13:00:00:00:02', backend: { kind: 'stream', host: '127.0.0.1', port: 4000 } },
+      ],
+    });
+    assert.deepEqual(values(withNics, '-netdev'), [
+      'dgram,id=vpn,local.type=fd,local.str=3',
+      'stream,id=inet,server=off,addr.type=inet,addr.host=127.0.0.1,addr.port=4000',
+    ]);
+    assert.deepEqual(
+      values(withNics, '-device').filter((d) => d.startsWith('virtio-net-device')),
+      ['virtio-net-device,netdev=vpn,mac=90:13:00:00:00:01', 'virtio-net-device,netdev=inet,mac=90:13:00:00:00:02'],
+    );
+    const nic = (id: string, mac: string) => ({ id, mac, backend: { kind: 'dgram-fd' as const, fd: 3 } });
+    assert.throws(() => buildQemuArgs({ ...base, nics: [nic('vpn,x=1', '90:13:00:00:00:01')] }), RangeError);
+    assert.throws(() => buildQemuArgs({ ...base, nics: [nic('vpn', '90:13:00:00:00:01,x=1')] }), RangeError);
+  });
+
   it('rejects nonsense sizes', () => {
     assert.throws(() => buildQemuArgs({ ...base, cpus: 0 }), RangeError);
     assert.throws(() => buildQemuArgs({ ...base, memBytes: 0 }), RangeError);
