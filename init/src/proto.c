@@ -194,6 +194,9 @@ static void get_net_config(struct cur *c, struct proto_msg *m)
 	n->mtu = get_u32(c);
 	if (!c->err && (n->mtu < PROTO_NET_MIN_MTU || n->mtu > PROTO_NET_MAX_MTU))
 		c->err = PE_BAD_VALUE;
+	n->flags = get_u32(c);
+	if (!c->err && (n->flags & ~PROTO_NET_FLAGS_KNOWN))
+		c->err = PE_BAD_VALUE;
 
 	uint32_t count = get_count(c, PROTO_NET_MAX_ADDRS);
 	if (!c->err && count == 0)

@@ -29,6 +29,9 @@
 #define PROTO_NET_MAX_HOSTNAME 253u
 #define PROTO_NET_MIN_MTU 68u
 #define PROTO_NET_MAX_MTU 65535u
+/* NET_CONFIG flags: packets from the NIC's addresses leave only through it (routing table + rules) */
+#define PROTO_NET_ISOLATE 1u
+#define PROTO_NET_FLAGS_KNOWN PROTO_NET_ISOLATE
 /* OUTPUT payload before its data: u32 proc_id + u8 fd */
 #define PROTO_OUTPUT_HEAD (PROTO_HDR_SIZE + 5u)
 
@@ -143,6 +146,7 @@ struct proto_msg {
 		struct {
 			uint8_t device_mac[6], mac[6];
 			uint32_t mtu;
+			uint32_t flags; /* PROTO_NET_ISOLATE; no other bit */
 			uint32_t n_addrs; /* 1..PROTO_NET_MAX_ADDRS; addrs[0] is the primary */
 			struct proto_net_addr addrs[PROTO_NET_MAX_ADDRS];
 			uint32_t n_routes;

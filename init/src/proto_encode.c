@@ -114,13 +114,15 @@ static void encode_payload(struct out *o, const struct proto_msg *m)
 	case PT_SYNC: case PT_SHUTDOWN: case PT_OK: break;
 	case PT_NET_CONFIG: {
 		const __typeof__(m->u.net_config) *n = &m->u.net_config;
-		if (n->n_addrs > PROTO_NET_MAX_ADDRS || n->n_routes > PROTO_NET_MAX_ROUTES || n->n_ns > PROTO_NET_MAX_NS) {
+		if (n->n_addrs > PROTO_NET_MAX_ADDRS || n->n_routes > PROTO_NET_MAX_ROUTES || n->n_ns > PROTO_NET_MAX_NS ||
+		    (n->flags & ~PROTO_NET_FLAGS_KNOWN)) {
 			o->bad = 1;
 			break;
 		}
 		put(o, n->device_mac, 6);
 		put(o, n->mac, 6);
 		put_u32(o, n->mtu);
+		put_u32(o, n->flags);
 		put_u32(o, n->n_addrs);
 		for (uint32_t i = 0; i < n->n_addrs; i++) {
 			put(o, n->addrs[i].addr, 4);
