@@ -6,6 +6,11 @@
  * adds the on-link route of each. Undo, in reverse: delete the routes added, remove each alias (SIOCSIFFLAGS
  * without IFF_UP on its label), remove the primary (SIOCSIFADDR 0.0.0.0), bring the interface down, restore its
  * MTU and MAC (so a later NET_CONFIG finds it by device_mac again).
+ *
+ * NET_ISOLATE (step 3b) is the one part done over NETLINK_ROUTE (hand-built messages, one request and its ack at a
+ * time): a routing table 1000 + ifindex with the on-link route of each address's network, the request's routes
+ * and an unreachable default, one rule "from <addr>/32 lookup <table>" per address, and arp_announce 2. Its undo
+ * runs first: the rules, the table's routes (reverse order), the old arp_announce.
  */
 #define _GNU_SOURCE
 #include "net.h"
@@ -24,13 +29,26 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
+/* kernel UAPI headers (musl ships none: the Makefile points at the host's, see KHDRS there) */
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #define HOSTS_PATH "/etc/hosts"
 #define RESOLV_PATH "/etc/resolv.conf"
 #define RESOLV_TMP "/etc/.resolv.conf.ya-tmp"
 /* rtentry.rt_metric is a short and the kernel stores rt_metric - 1 as the route's priority. */
 #define MAX_IOCTL_METRIC 32766u
+/* NET_ISOLATE: table ISO_TABLE_BASE + ifindex, rules at ISO_RULE_PRIORITY. The unreachable default gets the
+ * largest metric, so it never collides with (NLM_F_EXCL) or wins over a default route of the request. */
+#define ISO_TABLE_BASE 1000u
+#define ISO_RULE_PRIORITY 1000u
+#define ISO_UNREACHABLE_METRIC 0xffffffffu
+#define ISO_MAX_ROUTES (PROTO_NET_MAX_ADDRS + PROTO_NET_MAX_ROUTES + 1u)
+#define ARP_ANNOUNCE_FMT "/proc/sys/net/ipv4/conf/%s/arp_announce"
 
 int net_loopback_up(void)
 {
@@ -65,6 +83,20 @@ struct ncfg {
 	int set_mac, set_mtu, set_primary, set_up;
 	uint32_t n_aliases, n_routes;
 	struct rtentry routes[PROTO_NET_MAX_ROUTES];
+	/* NET_ISOLATE */
+	int nl;        /* NETLINK_ROUTE socket, -1 when not open */
+	uint32_t nl_seq;
+	uint32_t table;
+	int ifindex;
+	uint32_t n_iso_routes, n_iso_rules;
+	struct iso_route {
+		uint8_t dst[4], dst_len, type, scope;
+		uint8_t gw[4], src[4]; /* 0.0.0.0: none */
+		int oif;               /* 0: none */
+		uint32_t priority;
+	} iso_routes[ISO_MAX_ROUTES];
+	uint8_t iso_rules[PROTO_NET_MAX_ADDRS][4];
+	char arp_old[16]; /* arp_announce before; "" when not changed */
 };
 
 /* NICs configured so far, by device_mac: a NIC whose MAC NET_CONFIG changed is no longer found by it, and a
@@ -209,11 +241,381 @@ static int set_mask(struct ncfg *c, const char *name, const struct proto_net_add
 	return 0;
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- NET_ISOLATE over NETLINK_ROUTE ---- */
+
+/* One request: a bounded buffer; any write past it sets overflow and the request is refused (EMSGSIZE). */
+struct nlreq {
+	union {
+		struct nlmsghdr h;
+		char buf[256];
+	} u;
+	size_t len;
+	int overflow;
+};
+
+/* Start a request of type with the family header hdr (hlen bytes). */
+static void *nl_start(struct nlreq *r, uint16_t type, uint16_t flags, const void *hdr, size_t hlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->len = NLMSG_LENGTH(0);
+	if (NLMSG_SPACE(hlen) > sizeof(r->u.buf)) {
+		r->overflow = 1;
+		return NULL;
+	}
+	r->u.h.nlmsg_type = type;
+	r->u.h.nlmsg_flags = flags;
+	void *body = r->u.buf + r->len;
+	memcpy(body, hdr, hlen);
+	r->len = NLMSG_SPACE(hlen);
+	return body;
+}
+
+static void nl_attr(struct nlreq *r, uint16_t type, const void *data, size_t dlen)
+{
+	if (r->overflow || RTA_LENGTH(dlen) > 0xffffu || r->len > sizeof(r->u.buf) ||
+	    RTA_SPACE(dlen) > sizeof(r->u.buf) - r->len) {
+		r->overflow = 1;
+		return;
+	}
+	struct rtattr *a = (struct rtattr *)(void *)(r->u.buf + r->len);
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(dlen);
+	memcpy(RTA_DATA(a), data, dlen);
+	r->len += RTA_SPACE(dlen);
+}
+
+static void nl_attr_u32(struct nlreq *r, uint16_t type, uint32_t v)
+{
+	nl_attr(r, type, &v, sizeof(v));
+}
+
+static int nl_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 5 }; /* the kernel acks at once; never hang PID 1 on it */
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Send the request and wait for its ack: 0, or -errno (the kernel's, or the socket's). */
+static int nl_talk(int fd, uint32_t *seqp, struct nlreq *r)
+{
+	if (r->overflow || r->len > sizeof(r->u.buf))
+		return -EMSGSIZE;
+	uint32_t seq = ++*seqp;
+	r->u.h.nlmsg_len = (uint32_t)r->len;
+	r->u.h.nlmsg_seq = seq;
+	r->u.h.nlmsg_pid = 0;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	ssize_t w;
+	do
+		w = sendto(fd, r->u.buf, r->len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w != r->len)
+		return -EIO;
+	for (;;) {
+		union {
+			struct nlmsghdr h;
+			char buf[8192];
+		} in;
+		struct sockaddr_nl from;
+		struct iovec iov = { .iov_base = in.buf, .iov_len = sizeof(in.buf) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &mh, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			return -EIO;
+		if (mh.msg_flags & MSG_TRUNC)
+			return -EMSGSIZE;
+		if (mh.msg_namelen < sizeof(from) || from.nl_pid != 0)
+			continue; /* not from the kernel */
+		int len = (int)n;
+		for (struct nlmsghdr *h = &in.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != seq)
+				continue; /* a stale reply */
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+					return -EIO;
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				if (e->error > 0)
+					return -EIO;
+				return e->error; /* 0: the ack */
+			}
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			/* anything else before the ack is ignored */
+		}
+	}
+}
+
+/* RTM_NEWROUTE / RTM_DELROUTE of one table route. */
+static int iso_route_msg(struct ncfg *c, uint16_t type, const struct iso_route *rt)
+{
+	struct nlreq r;
+	struct rtmsg rm = {
+		.rtm_family = AF_INET,
+		.rtm_dst_len = rt->dst_len,
+		.rtm_table = RT_TABLE_UNSPEC, /* the table is RTA_TABLE: it is over 255 */
+		.rtm_protocol = RTPROT_BOOT,
+		.rtm_scope = type == RTM_DELROUTE ? RT_SCOPE_NOWHERE : rt->scope,
+		.rtm_type = rt->type,
+	};
+	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (type == RTM_NEWROUTE)
+		flags |= NLM_F_CREATE | NLM_F_EXCL;
+	nl_start(&r, type, flags, &rm, sizeof(rm));
+	nl_attr_u32(&r, RTA_TABLE, c->table);
+	if (rt->dst_len > 0)
+		nl_attr(&r, RTA_DST, rt->dst, 4);
+	if (!ip_zero(rt->gw))
+		nl_attr(&r, RTA_GATEWAY, rt->gw, 4);
+	if (!ip_zero(rt->src))
+		nl_attr(&r, RTA_PREFSRC, rt->src, 4);
+	if (rt->oif)
+		nl_attr_u32(&r, RTA_OIF, (uint32_t)rt->oif);
+	nl_attr_u32(&r, RTA_PRIORITY, rt->priority);
+	return nl_talk(c->nl, &c->nl_seq, &r);
+}
+
+/* RTM_NEWRULE / RTM_DELRULE "from addr/32 lookup table priority 1000". */
+static int iso_rule_msg(struct ncfg *c, uint16_t type, const uint8_t addr[4])
+{
+	struct nlreq r;
+	struct fib_rule_hdr fr = {
+		.family = AF_INET,
+		.src_len = 32,
+		.table = RT_TABLE_UNSPEC, /* FRA_TABLE */
+		.action = FR_ACT_TO_TBL,
+	};
+	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (type == RTM_NEWRULE)
+		flags |= NLM_F_CREATE | NLM_F_EXCL;
+	nl_start(&r, type, flags, &fr, sizeof(fr));
+	nl_attr(&r, FRA_SRC, addr, 4);
+	nl_attr_u32(&r, FRA_TABLE, c->table);
+	nl_attr_u32(&r, FRA_PRIORITY, ISO_RULE_PRIORITY);
+	return nl_talk(c->nl, &c->nl_seq, &r);
+}
+
+/* "isolation route ..." for messages. */
+static void iso_route_what(const struct ncfg *c, const struct iso_route *rt, char *out, size_t cap)
+{
+	char dst[16], gw[16], src[16];
+	fmt_ip(dst, rt->dst);
+	fmt_ip(gw, rt->gw);
+	fmt_ip(src, rt->src);
+	int n;
+	if (rt->type == RTN_UNREACHABLE)
+		n = snprintf(out, cap, "isolation route unreachable default table %u on %s", c->table, c->ifname);
+	else if (!ip_zero(rt->src))
+		n = snprintf(out, cap, "isolation route %s/%u src %s table %u on %s", dst, rt->dst_len, src, c->table,
+			     c->ifname);
+	else if (!ip_zero(rt->gw))
+		n = snprintf(out, cap, "isolation route %s/%u via %s metric %u table %u on %s", dst, rt->dst_len, gw,
+			     rt->priority, c->table, c->ifname);
+	else
+		n = snprintf(out, cap, "isolation route %s/%u metric %u table %u on %s", dst, rt->dst_len,
+			     rt->priority, c->table, c->ifname);
+	if (n < 0 || (size_t)n >= cap)
+		snprintf(out, cap, "isolation route table %u on %s", c->table, c->ifname);
+}
+
+/* Add one table route unless one with the same key (dst, dst_len, priority: what NLM_F_EXCL compares) is there
+ * already: two addresses on one network, or a request route equal to an address's on-link route. */
+static int iso_add_route(struct ncfg *c, const struct iso_route *rt)
+{
+	for (uint32_t i = 0; i < c->n_iso_routes; i++) {
+		const struct iso_route *o = &c->iso_routes[i];
+		if (o->dst_len == rt->dst_len && memcmp(o->dst, rt->dst, 4) == 0 && o->priority == rt->priority)
+			return 0;
+	}
+	if (c->n_iso_routes >= ISO_MAX_ROUTES)
+		return nc_msg(c, EINVAL, "isolation table %u on %s: too many routes", c->table, c->ifname);
+	int e = iso_route_msg(c, RTM_NEWROUTE, rt);
+	if (e < 0) {
+		char what[160];
+		iso_route_what(c, rt, what, sizeof(what));
+		return nc_err(c, -e, "%s", what);
+	}
+	c->iso_routes[c->n_iso_routes++] = *rt;
+	return 0;
+}
+
+static int read_small(const char *path, char *out, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	do
+		n = read(fd, out, cap - 1);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e;
+		return -1;
+	}
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+static int write_small(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, text, strlen(text));
+	int e = errno;
+	if (close(fd) < 0 && r == 0)
+		return -1;
+	errno = e;
+	return r;
+}
+
+/* Step 3b; on failure the caller undoes (iso_undo). */
+static int isolate(struct ncfg *c, const struct proto_msg *m)
+{
+	const __typeof__(m->u.net_config) *n = &m->u.net_config;
+	struct ifreq ifr;
+	char ip[16], path[96];
+	int e;
+
+	if (ifr_named(&ifr, c->ifname) < 0 || ioctl(c->s, SIOCGIFINDEX, &ifr) < 0)
+		return nc_err(c, errno, "isolation: index of %s", c->ifname);
+	c->ifindex = ifr.ifr_ifindex;
+	c->table = ISO_TABLE_BASE + (uint32_t)c->ifindex;
+	c->nl = nl_open();
+	if (c->nl < 0) {
+		e = -c->nl;
+		c->nl = -1;
+		return nc_err(c, e, "isolation table %u on %s: netlink socket", c->table, c->ifname);
+	}
+
+	for (uint32_t i = 0; i < n->n_addrs && i < PROTO_NET_MAX_ADDRS; i++) {
+		struct iso_route rt = { .dst_len = n->addrs[i].prefix, .type = RTN_UNICAST, .scope = RT_SCOPE_LINK,
+					.oif = c->ifindex };
+		uint8_t mask[4];
+		prefix_to_mask(n->addrs[i].prefix, mask);
+		for (int k = 0; k < 4; k++)
+			rt.dst[k] = n->addrs[i].addr[k] & mask[k];
+		memcpy(rt.src, n->addrs[i].addr, 4);
+		if ((e = iso_add_route(c, &rt)) != 0)
+			return e;
+	}
+	for (uint32_t i = 0; i < n->n_routes && i < PROTO_NET_MAX_ROUTES; i++) {
+		const struct proto_net_route *q = &n->routes[i];
+		struct iso_route rt = { .dst_len = q->prefix, .type = RTN_UNICAST, .oif = c->ifindex,
+					.priority = q->metric };
+		memcpy(rt.dst, q->dest, 4);
+		memcpy(rt.gw, q->gateway, 4);
+		rt.scope = ip_zero(q->gateway) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+		if ((e = iso_add_route(c, &rt)) != 0)
+			return e;
+	}
+	struct iso_route unreach = { .type = RTN_UNREACHABLE, .scope = RT_SCOPE_UNIVERSE,
+				     .priority = ISO_UNREACHABLE_METRIC };
+	if ((e = iso_add_route(c, &unreach)) != 0)
+		return e;
+
+	for (uint32_t i = 0; i < n->n_addrs && i < PROTO_NET_MAX_ADDRS; i++) {
+		int dup = 0;
+		for (uint32_t k = 0; k < c->n_iso_rules; k++)
+			dup |= memcmp(c->iso_rules[k], n->addrs[i].addr, 4) == 0;
+		if (dup)
+			continue;
+		if ((e = iso_rule_msg(c, RTM_NEWRULE, n->addrs[i].addr)) < 0) {
+			fmt_ip(ip, n->addrs[i].addr);
+			return nc_err(c, -e, "isolation rule from %s lookup %u on %s", ip, c->table, c->ifname);
+		}
+		memcpy(c->iso_rules[c->n_iso_rules++], n->addrs[i].addr, 4);
+	}
+
+	int pn = snprintf(path, sizeof(path), ARP_ANNOUNCE_FMT, c->ifname);
+	if (pn < 0 || (size_t)pn >= sizeof(path))
+		return nc_msg(c, ENAMETOOLONG, "arp_announce 2 on %s: path too long", c->ifname);
+	char old[sizeof(c->arp_old)];
+	if (read_small(path, old, sizeof(old)) < 0)
+		return nc_err(c, errno, "arp_announce 2 on %s: read %s", c->ifname, path);
+	if (old[0] == 0 || strspn(old, "0123456789") != strlen(old))
+		return nc_msg(c, EINVAL, "arp_announce 2 on %s: %s holds \"%s\"", c->ifname, path, old);
+	if (write_small(path, "2\n") < 0)
+		return nc_err(c, errno, "arp_announce 2 on %s", c->ifname);
+	memcpy(c->arp_old, old, sizeof(old));
+	return 0;
+}
+
+/* Best effort: remove what isolate() added, before the addresses and routes go. */
+static void iso_undo(struct ncfg *c)
+{
+	if (c->arp_old[0]) {
+		char path[96], text[sizeof(c->arp_old) + 1];
+		int pn = snprintf(path, sizeof(path), ARP_ANNOUNCE_FMT, c->ifname);
+		snprintf(text, sizeof(text), "%s\n", c->arp_old);
+		if (pn > 0 && (size_t)pn < sizeof(path) && write_small(path, text) < 0)
+			log_warn("net: restore %s to %s: %s", path, c->arp_old, strerror(errno));
+		c->arp_old[0] = 0;
+	}
+	if (c->nl < 0)
+		return;
+	while (c->n_iso_rules > 0) {
+		int e = iso_rule_msg(c, RTM_DELRULE, c->iso_rules[--c->n_iso_rules]);
+		if (e < 0) {
+			char ip[16];
+			fmt_ip(ip, c->iso_rules[c->n_iso_rules]);
+			log_warn("net: delete isolation rule from %s lookup %u on %s: %s", ip, c->table, c->ifname,
+				 strerror(-e));
+		}
+	}
+	while (c->n_iso_routes > 0) {
+		const struct iso_route *rt = &c->iso_routes[--c->n_iso_routes];
+		int e = iso_route_msg(c, RTM_DELROUTE, rt);
+		if (e < 0) {
+			char what[160];
+			iso_route_what(c, rt, what, sizeof(what));
+			log_warn("net: delete %s: %s", what, strerror(-e));
+		}
+	}
+}
+
 /* Best effort: put the interface back as it was found. */
 static void undo(struct ncfg *c, const uint8_t device_mac[6])
 {
 	struct ifreq ifr;
 	char name[IFNAMSIZ];
+	iso_undo(c);
 	while (c->n_routes > 0)
 		ioctl(c->s, SIOCDELRT, &c->routes[--c->n_routes]);
 	while (c->n_aliases > 0) {
@@ -365,24 +767,8 @@ static int configure_if(struct ncfg *c, const struct proto_msg *m)
 	for (uint32_t i = 0; i < n->n_routes && i < PROTO_NET_MAX_ROUTES; i++)
 		if ((e = add_route(c, &n->routes[i])) != 0)
 			return e;
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
+	if (n->flags & PROTO_NET_ISOLATE)
+		return isolate(c, m);
 	return 0;
 }
 
@@ -491,6 +877,7 @@ int net_config(const struct proto_msg *m, char *err, size_t errlen)
 	memset(&c, 0, sizeof(c));
 	c.err = err;
 	c.errlen = errlen;
+	c.nl = -1;
 	err[0] = 0;
 	if (!mounts_root_done())
 		return nc_msg(&c, EPERM, "NET_CONFIG before MOUNT_ROOT");
@@ -512,6 +899,8 @@ int net_config(const struct proto_msg *m, char *err, size_t errlen)
 	}
 	if (e != 0)
 		undo(&c, n->device_mac);
+	if (c.nl >= 0)
+		close(c.nl);
 	close(c.s);
 	if (e == 0) {
 		char ip[16];
@@ -521,8 +910,9 @@ int net_config(const struct proto_msg *m, char *err, size_t errlen)
 			g_n_configured++;
 		}
 		fmt_ip(ip, n->addrs[0].addr);
-		log_info("net: %s configured: %s/%u (+%u aliases), MTU %u, %u routes, %u hosts, %u nameservers", c.ifname,
-			 ip, n->addrs[0].prefix, n->n_addrs - 1, n->mtu, n->n_routes, n->hosts.count, n->n_ns);
+		log_info("net: %s configured: %s/%u (+%u aliases), MTU %u, %u routes, %u hosts, %u nameservers%s", c.ifname,
+			 ip, n->addrs[0].prefix, n->n_addrs - 1, n->mtu, n->n_routes, n->hosts.count, n->n_ns,
+			 (n->flags & PROTO_NET_ISOLATE) ? ", isolated" : "");
 	}
 	return e;
 }
