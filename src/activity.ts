@@ -26,8 +26,9 @@ import { readImageFile } from './image/image-file.js';
 import { ActivityError, BootError, ExecFailedError, type BootErrorCode } from './activity-errors.js';
 import { errorChain } from './errors.js';
 import type { Logger } from './log.js';
-import { GuestClient, type GuestProcess, type MountSpec } from './guest/guest-client.js';
+import { GuestClient, type GuestProcess, type MountSpec, type NetConfigSpec } from './guest/guest-client.js';
 import { GuestRequestError } from './guest/errors.js';
+import { NET_ISOLATE } from './guest/net-config-frame.js';
 import { startVm, type VmExit, type VmHandle } from './vm/vm.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { locateGuestFiles, type GuestFiles } from './vm/guest-files.js';
@@ -38,7 +39,8 @@ import { buildEnvironment, workingDirectory } from './exec/environment.js';
 import { resolveUser, type ResolvedUser } from './exec/user.js';
 import type { Endpoint, NetworkRole } from './network/endpoint.js';
 import { NetworkEndpoints } from './network/endpoints.js';
-import { planNic } from './network/plan.js';
+import { planNic, type NicPlan } from './network/plan.js';
+import { USER_NET_MAC, USER_NET_PLAN } from './network/user-net.js';
 import type { VmNic } from './vm/qemu-args.js';
 
 export type VolumeTransport = 'auto' | 'virtiofs' | '9p';
@@ -55,6 +57,8 @@ export interface ActivityOptions {
   helloTimeoutMs?: number;
   /** The endpoint options (`--vpn-endpoint`, `--inet-endpoint`): each gives the VM a NIC wired to it. */
   network?: Partial<Record<NetworkRole, Endpoint>>;
+  /** `--net user` (operators): one more NIC on QEMU's user-mode network, configured at boot. */
+  userNet?: boolean;
   /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
   signal?: AbortSignal;
 }
@@ -218,7 +222,7 @@ export class Activity implements ActivityApi {
         { net: { role: req.role, ...plan, bootMac: claim.bootMac } },
         'configuring a network interface',
       );
-      await this.guest.netConfig({ deviceMac: claim.bootMac, ...plan }).catch((err: unknown) => {
+      await this.guest.netConfig(netConfigSpec(claim.bootMac, plan)).catch((err: unknown) => {
         throw new ActivityError(
           'NETWORK_CONFIG_FAILED',
           `CreateNetwork(${req.role.toUpperCase()}): the guest could not apply it: ${errorChain(err)}`,
@@ -314,6 +318,11 @@ async function imageUser(d: Deployment, log: Logger): Promise<ResolvedUser> {
   return resolveUser(user, passwd, group);
 }
 
+function netConfigSpec(deviceMac: string, plan: NicPlan): NetConfigSpec {
+  const { isolate, ...nic } = plan;
+  return { deviceMac, ...nic, flags: isolate ? NET_ISOLATE : 0 };
+}
+
 function volumeMount(v: Volume, transport: 'virtiofs' | '9p' | 'none'): MountSpec {
   switch (v.kind) {
     case 'host':
@@ -394,6 +403,7 @@ async function bootOnce(
         hostname: d.hostname,
       });
       for (const v of d.volumes) await guest.mount(volumeMount(v, transport));
+      if (opts.userNet) await guest.netConfig(netConfigSpec(USER_NET_MAC, USER_NET_PLAN));
     };
     await bounded(mounts(), vm, MOUNT_TIMEOUT_MS, 'the guest did not finish its mounts', opts.signal);
   } catch (err) {

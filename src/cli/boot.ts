@@ -2,6 +2,17 @@
 import type { Context } from './context.js';
 import { Activity } from '../activity.js';
 import type { Deployment } from '../deployment/deployment.js';
+import { UsageError } from './globals.js';
+
+/** `--net user` in service mode: under yagna the VM's traffic must take the ExeUnit's path, where the provider's
+ * outbound rules apply (docs/networking.md, "Operator networking"). */
+export function refuseUserNetInServiceMode(ctx: Context): void {
+  if (ctx.globals.net === 'user')
+    throw new UsageError(
+      "--net user is for operators (start on a terminal, run): under yagna it would bypass the provider's outbound " +
+        "rules, which apply on the ExeUnit's --inet-endpoint",
+    );
+}
 
 export async function bootActivity(
   ctx: Context,
@@ -10,6 +21,8 @@ export async function bootActivity(
   signal?: AbortSignal,
 ): Promise<Activity> {
   const g = ctx.globals;
+  if (g.net === 'user' && g.network.inet)
+    throw new UsageError('--net user and --inet-endpoint both give the VM its default route: use one of them');
   const activity = await Activity.boot({
     deployment,
     workdir,
@@ -17,6 +30,7 @@ export async function bootActivity(
     accel: g.accel,
     volumes: g.volumes,
     network: g.network,
+    userNet: g.net === 'user',
     ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
     ...(g.guestDir ? { guestDir: g.guestDir } : {}),
     ...(signal ? { signal } : {}),

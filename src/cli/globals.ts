@@ -26,6 +26,8 @@ export interface GlobalOptions {
   hostname?: string;
   /** `--vpn-endpoint` / `--inet-endpoint`, parsed (docs/networking.md). */
   network: Partial<Record<NetworkRole, Endpoint>>;
+  /** `--net user`: QEMU's user-mode network for operators (refused in service mode). */
+  net: 'none' | 'user';
   accel: 'auto' | 'kvm' | 'tcg';
   virtiofsd?: string;
   guestDir?: string;
@@ -71,6 +73,7 @@ const VALUE_OPTIONS: Record<string, Setter> = {
   '--hostname': (g, v) => (g.hostname = v),
   '--vpn-endpoint': (g, v) => (g.network.vpn = endpoint('vpn', v)),
   '--inet-endpoint': (g, v) => (g.network.inet = endpoint('inet', v)),
+  '--net': (g, v, n) => (g.net = oneOf(['none', 'user'] as const)(v, n)),
   '--accel': (g, v, n) => (g.accel = oneOf(['auto', 'kvm', 'tcg'] as const)(v, n)),
   '--virtiofsd': (g, v) => (g.virtiofsd = v),
   '--guest-dir': (g, v) => (g.guestDir = v),
@@ -90,7 +93,7 @@ export interface SplitArgv {
 }
 
 export function splitArgv(argv: string[]): SplitArgv {
-  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto', network: {} };
+  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto', network: {}, net: 'none' };
   const ignored: string[] = [];
   let flag: SplitArgv['flag'];
   let i = 0;

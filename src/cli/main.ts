@@ -35,6 +35,10 @@ Global options (before the command):
   --storage-gib G          writable root disk in GiB (default 8, sparse)
   --volume-override JSON   {"/path":{"host":{}}|{"ram":{"size":S}}|{"storage":{"size":S}}}
   --hostname NAME          guest host name
+  --vpn-endpoint URL       udp://IP:PORT (or tcp-connect://) of the ExeUnit's VPN socket: the VM gets a VPN NIC
+  --inet-endpoint URL      the same for INET (outbound traffic through the ExeUnit)
+  --net none|user          user: QEMU's user-mode network, for operators (start on a terminal, run); the
+                           guest is 10.0.2.15 and reaches the host's loopback at 10.0.2.2. Refused in service mode
   --accel auto|kvm|tcg     accelerator (default auto: KVM if it really works, else TCG)
   --volumes auto|virtiofs|9p  transport for host volumes (default auto: virtio-fs, else 9p)
   --virtiofsd PATH         virtiofsd binary to use

@@ -36,6 +36,10 @@ export async function runCommand(ctx: Context, entrypoint: string | undefined, c
 async function runAttached(ctx: Context, workdir: string, spec: ExecSpec): Promise<number | undefined> {
   const socket = controlSocketPath(workdir);
   if (!(await fs.stat(socket).catch(() => undefined))?.isSocket()) return undefined;
+  if (ctx.globals.net === 'user')
+    throw new UsageError(
+      `run: a start serves ${workdir}, so its VM is already up: give --net user to that start, not to run`,
+    );
   let client;
   try {
     client = await connectControl(socket, { log: ctx.log });

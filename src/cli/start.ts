@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from './context.js';
-import { bootActivity } from './boot.js';
+import { bootActivity, refuseUserNetInServiceMode } from './boot.js';
 import { readDeployment } from '../deployment/store.js';
 import { runService } from '../api/service.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
@@ -23,6 +23,7 @@ import { takeStopKeys } from './terminal.js';
 
 export async function startCommand(ctx: Context, args: string[]): Promise<number> {
   const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
+  if (!process.stdin.isTTY) refuseUserNetInServiceMode(ctx);
   const deployment = await readDeployment(workdir);
   const entrypoint = args.includes('start-entrypoint');
   ctx.log.info({ args, entrypoint, tty: process.stdin.isTTY === true }, 'start');

@@ -14,6 +14,9 @@ export const NET_MIN_MTU = 68;
 export const NET_MAX_MTU = 65535;
 /** Route metrics pass through the route ioctl's `short rt_metric`, which the kernel stores minus one. */
 export const NET_MAX_METRIC = 32766;
+/** flags bit 0: packets from this NIC's addresses leave only through this NIC (init's own table and rules). */
+export const NET_ISOLATE = 1;
+const KNOWN_FLAGS = NET_ISOLATE;
 /** Host names in NET_CONFIG: what DNS labels use, plus `_`; nothing that ends or splits an /etc/hosts line. */
 export const HOST_NAME_PATTERN = /^[A-Za-z0-9._-]{1,253}$/;
 
@@ -46,6 +49,8 @@ export type NetConfigMsg = {
   /** The MAC the NIC gets. */
   mac: string;
   mtu: number;
+  /** NET_ISOLATE or 0. */
+  flags: number;
   addresses: NetAddress[];
   routes: NetRoute[];
   hosts: NetHost[];
@@ -61,6 +66,8 @@ export function checkNetConfig(what: string, m: Omit<NetConfigMsg, 'id'>, err: (
     if (n > max) throw err(`${what}: ${name} has ${n} entries, more than ${max}`);
   };
   range('mtu', m.mtu, NET_MIN_MTU, NET_MAX_MTU);
+  if (!Number.isInteger(m.flags) || m.flags < 0 || (m.flags & ~KNOWN_FLAGS) !== 0)
+    throw err(`${what}: flags 0x${m.flags.toString(16)} has unknown bits`);
   if (m.addresses.length === 0) throw err(`${what}: addresses is empty`);
   count('addresses', m.addresses.length, NET_MAX_ADDRESSES);
   count('routes', m.routes.length, NET_MAX_ROUTES);
@@ -81,7 +88,7 @@ export function checkNetConfig(what: string, m: Omit<NetConfigMsg, 'id'>, err: (
 }
 
 export function writeNetConfig(w: FieldWriter, m: NetConfigMsg): void {
-  w.mac('device_mac', m.deviceMac).mac('mac', m.mac).u32('mtu', m.mtu);
+  w.mac('device_mac', m.deviceMac).mac('mac', m.mac).u32('mtu', m.mtu).u32('flags', m.flags);
   w.u32('addresses count', m.addresses.length);
   m.addresses.forEach((a, i) => w.ipv4(`addresses[${i}].addr`, a.addr).u8(`addresses[${i}].prefix`, a.prefix));
   w.u32('routes count', m.routes.length);
@@ -108,6 +115,7 @@ export function readNetConfig(r: FieldReader, id: number, what: string, err: (ms
   const deviceMac = r.mac('device_mac');
   const mac = r.mac('mac');
   const mtu = r.u32('mtu');
+  const flags = r.u32('flags');
   const addresses = list('addresses', NET_MAX_ADDRESSES, (i) => ({
     addr: r.ipv4(`addresses[${i}].addr`),
     prefix: r.u8(`addresses[${i}].prefix`),
@@ -123,7 +131,7 @@ export function readNetConfig(r: FieldReader, id: number, what: string, err: (ms
     name: r.str(`hosts[${i}].name`),
   }));
   const nameservers = list('nameservers', NET_MAX_NAMESERVERS, (i) => r.ipv4(`nameservers[${i}]`));
-  const m: NetConfigMsg = { type: 'NET_CONFIG', id, deviceMac, mac, mtu, addresses, routes, hosts, nameservers };
+  const m: NetConfigMsg = { type: 'NET_CONFIG', id, deviceMac, mac, mtu, flags, addresses, routes, hosts, nameservers };
   checkNetConfig(what, m, err);
   return m;
 }

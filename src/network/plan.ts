@@ -6,7 +6,8 @@
  * VPN: each network's `if_addr` with the network's prefix (the first as the primary address, the others as aliases);
  * MAC `90:13:<bytes of the first if_addr>` (what the ExeUnit's switch and the requestor's stack expect), MTU 1220;
  * for each network with a gateway the route `network via gateway` (metric 101, beside the kernel's on-link route of
- * the address, as ya-runtime-vm does); without a gateway the network is on-link only; `hosts` as /etc/hosts lines.
+ * the address, as ya-runtime-vm does); without a gateway the network is on-link only; `hosts` as /etc/hosts lines;
+ * isolated, so that a packet with a VPN address as its source never leaves through the INET NIC.
  * INET: one network; its `if_addr`, a default route via its gateway, MTU INET_MTU, and the resolvers the original
  * writes (1.1.1.1, 8.8.8.8), which the ExeUnit allows and redirects.
  */
@@ -47,6 +48,8 @@ export interface CreateNetworkRequest {
 export interface NicPlan {
   mac: string;
   mtu: number;
+  /** The VPN NIC is isolated: a VPN address never leaves through another NIC (docs/networking.md). */
+  isolate: boolean;
   addresses: { addr: string; prefix: number }[];
   routes: { dest: string; prefix: number; gateway: string; metric: number }[];
   hosts: { addr: string; name: string }[];
@@ -91,6 +94,7 @@ export function planNic(req: CreateNetworkRequest): NicPlan {
     return {
       mac: macFor(first.ifAddr),
       mtu: INET_MTU,
+      isolate: false,
       addresses,
       routes: [{ dest: '0.0.0.0', prefix: 0, gateway: formatIpv4(first.gateway), metric: 0 }],
       hosts: hostLines,
@@ -100,6 +104,7 @@ export function planNic(req: CreateNetworkRequest): NicPlan {
   return {
     mac: macFor(first.ifAddr),
     mtu: VPN_MTU,
+    isolate: true,
     addresses,
     routes: nets.flatMap((n) =>
       n.gateway === undefined

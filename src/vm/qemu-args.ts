@@ -38,12 +38,13 @@ export interface NinePShare {
  * A virtio-net NIC. `dgram-fd`: QEMU's dgram netdev on a UDP socket it inherits as descriptor `fd` (already bound
  * and connected, so QEMU `send()`s and the kernel filters what it receives); one datagram = one Ethernet frame.
  * `stream`: QEMU connects to host:port itself and frames carry a 4-byte big-endian length.
+ * `user`: QEMU's user-mode network (slirp: the guest is 10.0.2.15, the host's loopback is 10.0.2.2), for operators.
  */
 export interface VmNic {
   /** netdev id, e.g. `vpn`. */
   id: string;
   mac: string;
-  backend: { kind: 'dgram-fd'; fd: number } | { kind: 'stream'; host: string; port: number };
+  backend: { kind: 'dgram-fd'; fd: number } | { kind: 'stream'; host: string; port: number } | { kind: 'user' };
 }
 
 export interface VmConfig {
@@ -220,8 +221,11 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
         ? // The runtime's connected UDP socket, inherited: no destination (QEMU uses send()), no port for QEMU to
           // bind, and only the ExeUnit's address can reach the guest.
           `dgram,id=${n.id},local.type=fd,local.str=${n.backend.fd}`
-        : // QEMU dials the ExeUnit's TCP endpoint; frames carry a 4-byte big-endian length.
-          `stream,id=${n.id},server=off,addr.type=inet,addr.host=${n.backend.host},addr.port=${n.backend.port}`,
+        : n.backend.kind === 'stream'
+          ? // QEMU dials the ExeUnit's TCP endpoint; frames carry a 4-byte big-endian length.
+            `stream,id=${n.id},server=off,addr.type=inet,addr.host=${n.backend.host},addr.port=${n.backend.port}`
+          : // slirp: outbound TCP/UDP through the host's own sockets; nothing listens inbound.
+            `user,id=${n.id}`,
       // virtio-net over virtio-mmio, with the MAC by which init finds it.
       '-device',
       `virtio-net-device,netdev=${n.id},mac=${n.mac}`,

@@ -46,6 +46,7 @@ test('netConfig sends NET_CONFIG; init refusing it rejects with its errno and me
     deviceMac: '90:13:00:00:00:01',
     mac: '90:13:c0:a8:08:02',
     mtu: 1220,
+    flags: 1,
     addresses: [{ addr: '192.168.8.2', prefix: 24 }],
     routes: [{ dest: '192.168.8.0', prefix: 24, gateway: '192.168.8.1', metric: 101 }],
     hosts: [{ addr: '192.168.8.3', name: 'node-b' }],

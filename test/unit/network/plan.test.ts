@@ -11,6 +11,7 @@ test('VPN: addresses in order, MAC from the first, MTU 1220, gateway routes only
   assert.deepEqual(plan, {
     mac: '90:13:c0:a8:08:02',
     mtu: VPN_MTU,
+    isolate: true,
     addresses: [
       { addr: '192.168.8.2', prefix: 24 },
       { addr: '10.77.0.2', prefix: 16 },
@@ -30,6 +31,7 @@ test("INET: the ExeUnit's fixed network becomes 10.42.42.2/24, a default route a
   assert.deepEqual(planNic({ role: 'inet', networks: [inet], hosts: {} }), {
     mac: '90:13:0a:2a:2a:02',
     mtu: INET_MTU,
+    isolate: false,
     addresses: [{ addr: '10.42.42.2', prefix: 24 }],
     routes: [{ dest: '0.0.0.0', prefix: 0, gateway: '10.42.42.1', metric: 0 }],
     hosts: [],

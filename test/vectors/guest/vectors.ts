@@ -135,6 +135,7 @@ export const FRAME_VECTORS: FrameVector[] = [
       deviceMac: '90:13:00:00:00:01',
       mac: '90:13:c0:a8:00:02',
       mtu: 1220,
+      flags: 1,
       addresses: [{ addr: '192.168.0.2', prefix: 24 }],
       routes: [{ dest: '192.168.0.0', prefix: 24, gateway: '192.168.0.1', metric: 101 }],
       hosts: [{ addr: '192.168.0.3', name: 'node-b' }],
@@ -148,7 +149,8 @@ export const FRAME_VECTORS: FrameVector[] = [
       id: 16,
       deviceMac: '90:13:00:00:00:02',
       mac: '90:13:0a:2a:2a:02',
-      mtu: 65493,
+      mtu: 65266,
+      flags: 0,
       addresses: [{ addr: '10.42.42.2', prefix: 24 }],
       routes: [{ dest: '0.0.0.0', prefix: 0, gateway: '10.42.42.1', metric: 0 }],
       hosts: [],
@@ -194,8 +196,23 @@ function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
 const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const str = (s: string): Uint8Array => cat(u32(utf8(s).length), utf8(s));
 
-/** NET_CONFIG payload up to (not including) the addresses: device_mac, mac, mtu. */
-const netHead = (mtu: number): number[] => [0x90, 0x13, 0, 0, 0, 1, 0x90, 0x13, 192, 168, 0, 2, ...u32(mtu)];
+/** NET_CONFIG payload up to (not including) the addresses: device_mac, mac, mtu, flags. */
+const netHead = (mtu: number, flags = 0): number[] => [
+  0x90,
+  0x13,
+  0,
+  0,
+  0,
+  1,
+  0x90,
+  0x13,
+  192,
+  168,
+  0,
+  2,
+  ...u32(mtu),
+  ...u32(flags),
+];
 /** One address 192.168.0.2/prefix. */
 const netAddr = (prefix: number): number[] => [...u32(1), 192, 168, 0, 2, prefix];
 /** A NET_CONFIG payload: head, addresses, then routes/hosts/nameservers as given (each a whole list). */
@@ -315,6 +332,11 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     direction: H2G,
     reason: 'NET_CONFIG frame (id 9): mtu 65536 is not in 68..65535',
     bytes: raw(0x0a, 9, netConfig(65536, netAddr(24), noLists)),
+  },
+  {
+    direction: H2G,
+    reason: 'NET_CONFIG frame (id 9): flags 0x2 has unknown bits',
+    bytes: raw(0x0a, 9, cat(netHead(1220, 2), netAddr(24), noLists)),
   },
   {
     direction: H2G,
