@@ -116,6 +116,7 @@ export class Activity implements ActivityApi {
       mac: n.bootMac,
       backend: n.backend.kind === 'fd' ? { kind: 'dgram-fd', fd: n.backend.fd } : n.backend,
     }));
+    if (opts.userNet) nics.push({ id: 'user', mac: USER_NET_MAC, backend: { kind: 'user' } });
     for (let attempt = 1; ; attempt++) {
       try {
         const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, nics, attempt);

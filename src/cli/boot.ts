@@ -21,8 +21,6 @@ export async function bootActivity(
   signal?: AbortSignal,
 ): Promise<Activity> {
   const g = ctx.globals;
-  if (g.net === 'user' && g.network.inet)
-    throw new UsageError('--net user and --inet-endpoint both give the VM its default route: use one of them');
   const activity = await Activity.boot({
     deployment,
     workdir,

@@ -131,5 +131,7 @@ export function splitArgv(argv: string[]): SplitArgv {
     }
     i++;
   }
+  if (globals.net === 'user' && globals.network.inet)
+    throw new UsageError('--net user and --inet-endpoint both give the VM its default route: use one of them');
   return { globals, ignored, ...(flag ? { flag } : {}), rest: argv.slice(i) };
 }

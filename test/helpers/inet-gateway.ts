@@ -153,6 +153,19 @@ export class InetGateway {
     return p;
   }
 
+  /** Waits until a server just spawned in the namespace answers `url` (busybox wget from inside). */
+  async waitForHttp(url: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const r = await execa('ip', ['netns', 'exec', this.netns, 'busybox', 'wget', '-q', '-O', '/dev/null', url], {
+        reject: false,
+      });
+      if (r.exitCode === 0) return;
+      if (Date.now() > deadline) throw new Error(`${url} does not answer in ${this.netns}: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
   async close(): Promise<void> {
     for (const p of [...this.servers, this.socat]) p?.kill('SIGKILL');
     await Promise.allSettled([...this.servers, this.socat]);

@@ -45,7 +45,6 @@ describe('INET through a TAP device in a network namespace', { skip: skip ? `INE
     const blob = crypto.randomBytes(8 * 1024 * 1024 + 123);
     blobSum = crypto.createHash('md5').update(blob).digest('hex');
     await fs.writeFile(path.join(www, 'blob'), blob);
-    gw.spawnInNamespace(['busybox', 'httpd', '-f', '-p', '10.42.42.1:8080', '-h', www]);
     rt = await spawnRuntime(testImage(), {
       memGib: 0.75,
       extra: ['--vpn-endpoint', node.endpointUrl, '--inet-endpoint', gw.endpointUrl],
@@ -60,6 +59,8 @@ describe('INET through a TAP device in a network namespace', { skip: skip ? `INE
     assert.equal(vpn.kind, 'network', JSON.stringify(vpn));
     sw.attach(node, (vpn.kind === 'network' ? vpn.endpoint : '').replace(/^udp_datagram:/, ''));
     await gw.attach(inetAddr);
+    gw.spawnInNamespace(['busybox', 'httpd', '-f', '-p', '8080', '-h', www]);
+    await gw.waitForHttp('http://10.42.42.1:8080/blob');
   });
 
   after(async () => {
@@ -106,7 +107,9 @@ describe('INET through a TAP device in a network namespace', { skip: skip ? `INE
     assert.match(out, /No route to host|unreachable/i);
     const leaked = gw.fromVm.filter((f) => f.source !== undefined && f.source.startsWith('192.168.8.'));
     assert.deepEqual(leaked, [], 'no frame with a VPN source address came out of the INET NIC');
-    const sources = new Set(gw.fromVm.filter((f) => f.etherType === 0x0800 || f.etherType === 0x0806).map((f) => f.source));
+    const sources = new Set(
+      gw.fromVm.filter((f) => f.etherType === 0x0800 || f.etherType === 0x0806).map((f) => f.source),
+    );
     assert.deepEqual([...sources], ['10.42.42.2']);
   });
 });

@@ -16,8 +16,8 @@ test('offer-template prints both keys, CPU facts and only working capabilities',
   assert.equal(typeof p['golem.inf.cpu.brand'], 'string');
   assert.ok(Array.isArray(p['golem.inf.cpu.capabilities']));
   assert.ok(p['golem.inf.cpu.capabilities'].every((f: string) => f === f.toLowerCase()));
-  // vpn works (test/vm/vpn.test.ts); inet and manifest-support are not offered until INET is tested end to end.
-  assert.deepEqual(p['golem.runtime.capabilities'], ['vpn', 'start-entrypoint']);
+  // What ya-runtime-vm offers, minus gpu: each is tested end to end (test/vm/vpn.test.ts, inet.test.ts).
+  assert.deepEqual(p['golem.runtime.capabilities'], ['inet', 'vpn', 'manifest-support', 'start-entrypoint']);
 });
 
 test('cpuinfo parsing', () => {
