@@ -14,6 +14,8 @@ import type { WireNetwork } from '../helpers/exeunit-client.js';
 
 const VPN = 0;
 const INET = 1;
+/** Transfer rounds of the stress case: a few in `npm test`, hundreds in `npm run stress`. */
+const ROUNDS = Number(process.env['YA_VPN_STRESS_ROUNDS'] ?? 6);
 
 /** The requestor's networks: one with a gateway, one without (on-link only). */
 function networksFor(last: number): WireNetwork[] {
@@ -116,6 +118,28 @@ describe('VPN between two VMs through an ExeUnit-like switch', () => {
     assert.equal(size?.trim(), '67108864');
     assert.equal(sum, sent.trim());
     assert.ok(nodeA.fromVm > 1000 && nodeB.toVm > 1000, `frames went through the switch (${nodeA.fromVm})`);
+  });
+
+  it(`${ROUNDS} rounds of 2 MiB each way, alternating directions, byte-exact, no guest oops`, async () => {
+    // Both guests hold the same 2 MiB; each round one listens (FIFO trick as above) and the other sends.
+    const blob = 'head -c 2097152 /dev/urandom >/tmp/s && md5sum </tmp/s';
+    const sumA = (await sh(a, blob)).trim();
+    const sumB = (await sh(b, blob)).trim();
+    for (let i = 0; i < ROUNDS; i++) {
+      const [rx, tx, peer, sum] = i % 2 === 0 ? [b, a, 'node-b', sumA] : [a, b, 'node-a', sumB];
+      const port = 6000 + i;
+      await sh(
+        rx,
+        `rm -f /tmp/r /tmp/r.done /tmp/rf; mkfifo /tmp/rf; ` +
+          `(nc -l -p ${port} <>/tmp/rf >/tmp/r; echo $? >/tmp/r.done) >/dev/null 2>&1 & echo listening`,
+      );
+      await sh(tx, `for i in $(seq 1 50); do nc ${peer} ${port} </tmp/s && exit 0; sleep 0.2; done; exit 1`);
+      const got = await sh(
+        rx,
+        'for i in $(seq 1 300); do [ -e /tmp/r.done ] && break; sleep 0.1; done; cat /tmp/r.done; md5sum </tmp/r',
+      );
+      assert.deepEqual(got.trim().split('\n'), ['0', sum], `round ${i + 1} of ${ROUNDS}`);
+    }
   });
 
   it('frames from any other local address do not reach the guest', async () => {

@@ -45,7 +45,11 @@ for (const [name, globals, message] of refused) {
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       // At most the log that records the error: no VM files, no sockets.
-      assert.deepEqual((await fs.readdir(wd)).filter((f) => f !== 'logs'), [], 'nothing was created');
+      assert.deepEqual(
+        (await fs.readdir(wd)).filter((f) => f !== 'logs'),
+        [],
+        'nothing was created',
+      );
     } finally {
       await fs.rm(wd, { recursive: true, force: true });
     }
