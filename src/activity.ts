@@ -36,7 +36,7 @@ import { probeAccel, type AccelDecision, type AccelRequest } from './vm/accel-pr
 import { findVirtiofsd, type VirtiofsdBinary } from './vm/virtiofsd.js';
 import { ROOTFS_SERIAL } from './vm/qemu-args.js';
 import { buildEnvironment, workingDirectory } from './exec/environment.js';
-import { resolveUser, type ResolvedUser } from './exec/user.js';
+import { resolveUser, type ResolvedUser } from './image/user.js';
 import type { Endpoint, NetworkRole } from './network/endpoint.js';
 import { NetworkEndpoints } from './network/endpoints.js';
 import { planNic, type NicPlan } from './network/plan.js';

@@ -88,6 +88,6 @@ async function selfTestImage(dir: string): Promise<string> {
   await fs.symlink('busybox', path.join(root, 'bin', 'sh'));
   for (const d of ['etc', 'out', 'tmp', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(root, d), { recursive: true });
   const out = path.join(dir, 'selftest.gvmi');
-  await pack({ rootfs: root, output: out, env: ['PATH=/bin'], volumes: ['/out'], compression: 'gzip' });
+  await pack({ source: root, output: out, env: ['PATH=/bin'], volumes: ['/out'], compression: 'gzip' });
   return out;
 }

@@ -17,13 +17,25 @@ export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];
 
 /** Codes of PackError (exit code 3). */
 export const PACK_ERROR_CODES = [
-  'PACK_NO_ROOTFS',
   'PACK_OUTPUT_INSIDE',
   'PACK_BAD_ENV',
   'PACK_BAD_PATH',
   'PACK_MKSQUASHFS',
+  'PACK_NOT_AN_IMAGE',
+  'PACK_SOURCE_UNSUPPORTED',
+  'PACK_PLATFORM',
+  'PACK_BAD_MANIFEST',
+  'PACK_MEDIA_TYPE',
+  'PACK_MISSING_BLOB',
+  'PACK_DIGEST_MISMATCH',
+  'PACK_BAD_LAYER',
+  'PACK_PATH_ESCAPE',
 ] as const;
 export type PackErrorCode = (typeof PACK_ERROR_CODES)[number];
+
+/** Codes of ImageUserError (exit code 5; reply bad-request). */
+export const USER_ERROR_CODES = ['USER_NOT_FOUND', 'GROUP_NOT_FOUND', 'BAD_USER'] as const;
+export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 
 /** Codes of ImageToolError: a host tool the image layer needs is missing (exit code 5, not the image's fault). */
 export const IMAGE_TOOL_ERROR_CODES = ['TOOL_MISSING'] as const;
@@ -48,5 +60,12 @@ export class PackError extends RuntimeError {
 export class ImageToolError extends RuntimeError {
   constructor(code: ImageToolErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, options);
+  }
+}
+
+/** The image `User` cannot be resolved against the image's /etc/passwd and /etc/group. */
+export class ImageUserError extends RuntimeError {
+  constructor(code: UserErrorCode, message: string) {
+    super(code, message, { reply: 'bad-request' });
   }
 }

@@ -1,7 +1,13 @@
 /**
- * `pack`: a root filesystem folder → .gvmi, without Docker. mksquashfs (squashfs-tools) writes the SquashFS
- * (padded to 4 KiB by default), we append the metadata trailer. The output is written under a temporary name and
- * renamed when complete, so a failure leaves nothing behind.
+ * `pack`: an image (a root filesystem folder or tar, a `docker save` archive, an OCI layout) → .gvmi, without Docker
+ * and without root (docs/image-import.md).
+ *  - A folder goes to mksquashfs as it is.
+ *  - Anything with layers is flattened (import/flatten.ts) into one tar streamed into sqfstar: no temporary copy
+ *    of the tree on disk, and memory holds entry headers only.
+ * Then the metadata trailer (docs/gvmi-format.md) is appended: the image config's Env, Cmd, Entrypoint, WorkingDir,
+ * Volumes, Labels, ExposedPorts and User (a name resolved to numeric uid:gid from the image's own /etc/passwd, since
+ * ya-runtime-vm honours only numbers), with the flags applied over it. The output is written under a temporary name
+ * and renamed when complete, so a failure leaves nothing behind.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -10,13 +16,20 @@ import { PackError } from './errors.js';
 import { gvmiTrailer } from './gvmi-writer.js';
 import { sha3File } from './gvmi-reader.js';
 import { guestPathFault } from './guest-path.js';
+import { resolveUser } from './user.js';
+import { resolveSource, type ResolvedSource } from './import/resolve.js';
+import { planFlatten, writeFlattened } from './import/flatten.js';
+import { squashTar } from './import/squash.js';
+import type { ImageJson } from './import/oci-schema.js';
 
 export const COMPRESSIONS = ['lzo', 'gzip', 'lz4', 'xz', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
 export interface PackOptions {
-  rootfs: string;
+  /** The image: see import/resolve.ts for the forms. */
+  source: string;
   output: string;
+  /** Flags: each replaces the image's value, except env (sets each K over the image's) and volumes (added). */
   entrypoint?: string[];
   cmd?: string[];
   env?: string[];
@@ -24,7 +37,7 @@ export interface PackOptions {
   volumes?: string[];
   user?: string;
   compression?: Compression;
-  /** Show mksquashfs's progress bar (on a terminal). */
+  /** Show mksquashfs's progress bar (on a terminal; folder sources). */
   progress?: boolean;
 }
 
@@ -32,62 +45,136 @@ export interface PackResult {
   output: string;
   size: number;
   sha3: string;
+  /** What the user should know (e.g. zstd compression), one line each. */
+  warnings: string[];
 }
 
-export function packMetadata(o: PackOptions): Record<string, unknown> {
+type Config = NonNullable<ImageJson['config']>;
+
+function envKey(e: string): string {
+  return e.slice(0, e.indexOf('='));
+}
+
+/** The trailer's metadata: the image config with the flags applied; `user` is already numeric. */
+export function packMetadata(o: Omit<PackOptions, 'source' | 'output'>, image: Config = {}): Record<string, unknown> {
   const meta: Record<string, unknown> = {};
-  if (o.env?.length) meta['Env'] = o.env;
-  if (o.entrypoint?.length) meta['Entrypoint'] = o.entrypoint;
-  if (o.cmd?.length) meta['Cmd'] = o.cmd;
-  meta['WorkingDir'] = o.workdir ?? '/';
-  if (o.volumes?.length) meta['Volumes'] = Object.fromEntries(o.volumes.map((v) => [v, {}]));
+  const env = [...(image.Env ?? [])];
+  for (const e of o.env ?? []) {
+    const i = env.findIndex((x) => envKey(x) === envKey(e));
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  if (env.length) meta['Env'] = env;
+  const entrypoint = o.entrypoint ?? image.Entrypoint ?? [];
+  if (entrypoint.length) meta['Entrypoint'] = entrypoint;
+  const cmd = o.cmd ?? image.Cmd ?? [];
+  if (cmd.length) meta['Cmd'] = cmd;
+  meta['WorkingDir'] = o.workdir ?? (image.WorkingDir || '/');
+  const volumes = [...new Set([...Object.keys(image.Volumes ?? {}), ...(o.volumes ?? [])])];
+  if (volumes.length) meta['Volumes'] = Object.fromEntries(volumes.map((v) => [v, {}]));
+  if (image.Labels && Object.keys(image.Labels).length) meta['Labels'] = image.Labels;
+  const ports = Object.keys(image.ExposedPorts ?? {});
+  if (ports.length) meta['ExposedPorts'] = Object.fromEntries(ports.map((p) => [p, {}]));
   if (o.user) meta['User'] = o.user;
   return meta;
 }
 
-function validate(o: PackOptions, rootfs: string, output: string): void {
+function validateFlags(o: PackOptions): void {
   for (const e of o.env ?? []) {
     if (!/^[^=\0]+=/.test(e)) throw new PackError('PACK_BAD_ENV', `pack: --env ${JSON.stringify(e)} is not K=V`);
   }
-  for (const v of [...(o.volumes ?? []), ...(o.workdir ? [o.workdir] : [])]) {
+}
+
+function validateMeta(meta: Record<string, unknown>): void {
+  const volumes = Object.keys((meta['Volumes'] as Record<string, unknown> | undefined) ?? {});
+  for (const v of [...volumes, meta['WorkingDir'] as string]) {
     const fault = guestPathFault(v);
     if (fault) throw new PackError('PACK_BAD_PATH', `pack: guest path ${JSON.stringify(v)} ${fault}`);
   }
-  if (o.volumes?.includes('/')) throw new PackError('PACK_BAD_PATH', 'pack: --volume / is not allowed');
-  const rel = path.relative(rootfs, output);
+  if (volumes.includes('/')) throw new PackError('PACK_BAD_PATH', 'pack: a volume on / is not allowed');
+}
+
+/** `name`, `name:group`… → `uid:gid` from the image's files; "" stays "" (root). */
+function numericUser(user: string, passwd: string | undefined, group: string | undefined): string {
+  if (user === '') return '';
+  const r = resolveUser(user, passwd, group);
+  return `${r.uid}:${r.gid}`;
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  return fs.readFile(file, 'utf8').catch(() => undefined);
+}
+
+async function packFolder(
+  o: PackOptions,
+  rootfs: string,
+  output: string,
+  tmp: string,
+  comp: Compression,
+): Promise<Record<string, unknown>> {
+  const rel = path.relative(await fs.realpath(rootfs), output);
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
     throw new PackError('PACK_OUTPUT_INSIDE', `pack: output ${output} is inside the input folder ${rootfs}`);
   }
+  const user = o.user
+    ? numericUser(
+        o.user,
+        await readOptional(path.join(rootfs, 'etc/passwd')),
+        await readOptional(path.join(rootfs, 'etc/group')),
+      )
+    : '';
+  const meta = packMetadata({ ...o, user });
+  validateMeta(meta);
+  const args = [rootfs, tmp, '-noappend', '-comp', comp, ...(o.progress ? [] : ['-quiet', '-no-progress'])];
+  // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
+  await execa('mksquashfs', args, {
+    stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'],
+  }).catch((err: unknown) => {
+    const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').pop();
+    throw new PackError('PACK_MKSQUASHFS', `pack: mksquashfs failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
+  });
+  return meta;
+}
+
+async function packLayers(
+  o: PackOptions,
+  src: Extract<ResolvedSource, { kind: 'image' }>,
+  tmp: string,
+  comp: Compression,
+): Promise<Record<string, unknown>> {
+  const plan = await planFlatten(src.layers);
+  const image = src.config?.config ?? {};
+  const user = numericUser(o.user ?? image.User ?? '', plan.captured.get('etc/passwd'), plan.captured.get('etc/group'));
+  const meta = packMetadata({ ...o, user }, image);
+  validateMeta(meta);
+  await squashTar(tmp, comp, (tar) => writeFlattened(src.layers, plan, tar));
+  return meta;
 }
 
 export async function pack(o: PackOptions): Promise<PackResult> {
-  const rootfs = path.resolve(o.rootfs);
+  validateFlags(o);
   const output = path.resolve(o.output);
-  const st = await fs.stat(rootfs).catch(() => undefined);
-  if (!st?.isDirectory()) throw new PackError('PACK_NO_ROOTFS', `pack: ${rootfs} is not a folder`);
-  validate(
-    o,
-    await fs.realpath(rootfs),
-    path.join(await fs.realpath(path.dirname(output)).catch(() => path.dirname(output)), path.basename(output)),
-  );
-
-  const tmp = `${output}.partial-${process.pid}`;
+  const src = await resolveSource(o.source);
+  if (src.kind === 'image' && path.resolve(src.what) === output)
+    throw new PackError('PACK_OUTPUT_INSIDE', `pack: output ${output} is the input`);
   const comp = o.compression ?? 'lzo';
+  const warnings: string[] = [];
+  if (comp === 'zstd')
+    warnings.push(
+      'zstd: providers running the original ya-runtime-vm (its guest kernel) cannot mount zstd images; lzo (the default) works everywhere',
+    );
+  const tmp = `${output}.partial-${process.pid}`;
   try {
-    const args = [rootfs, tmp, '-noappend', '-comp', comp, ...(o.progress ? [] : ['-quiet', '-no-progress'])];
-    // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
-    await execa('mksquashfs', args, {
-      stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'],
-    }).catch((err: unknown) => {
-      const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').pop();
-      throw new PackError('PACK_MKSQUASHFS', `pack: mksquashfs failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
-    });
-    await fs.appendFile(tmp, gvmiTrailer(packMetadata(o)));
+    const meta =
+      src.kind === 'rootfs-dir'
+        ? await packFolder(o, path.resolve(src.dir), output, tmp, comp)
+        : await packLayers(o, src, tmp, comp);
+    await fs.appendFile(tmp, gvmiTrailer(meta));
     await fs.rename(tmp, output);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
   }
   const size = (await fs.stat(output)).size;
-  return { output, size, sha3: await sha3File(output) };
+  return { output, size, sha3: await sha3File(output), warnings };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveUser } from '../../../src/exec/user.js';
+import { resolveUser } from '../../../src/image/user.js';
 import { buildEnvironment, workingDirectory, DEFAULT_PATH } from '../../../src/exec/environment.js';
 
 const passwd =

@@ -13,9 +13,13 @@ import { API_ERROR_CODES } from '../../../src/api/errors.js';
 import { CLI_ERROR_CODES } from '../../../src/cli/errors.js';
 import { CONTROL_ERROR_CODES } from '../../../src/control/errors.js';
 import { DEPLOYMENT_ERROR_CODES, DISK_ERROR_CODES } from '../../../src/deployment/errors.js';
-import { USER_ERROR_CODES } from '../../../src/exec/errors.js';
 import { GUEST_ERROR_CODES } from '../../../src/guest/errors.js';
-import { IMAGE_ERROR_CODES, IMAGE_TOOL_ERROR_CODES, PACK_ERROR_CODES } from '../../../src/image/errors.js';
+import {
+  IMAGE_ERROR_CODES,
+  IMAGE_TOOL_ERROR_CODES,
+  PACK_ERROR_CODES,
+  USER_ERROR_CODES,
+} from '../../../src/image/errors.js';
 import { NETWORK_ERROR_CODES } from '../../../src/network/errors.js';
 import { SOCKET_PATH_ERROR_CODES } from '../../../src/unix-socket-path.js';
 import { VM_ERROR_CODES } from '../../../src/vm/errors.js';
