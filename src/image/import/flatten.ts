@@ -234,9 +234,17 @@ function applyLayer(tree: Tree, entries: LayerEntry[], li: number, what: string,
   }
 }
 
+/**
+ * Owner names are dropped: sqfstar looks a name up in the *host's* passwd before it uses the number, so a layer's
+ * `root`/`www-data` would be mapped through this machine's users. Images keep numeric owners.
+ */
+function numericOwners(meta: Meta): Meta {
+  return { ...meta, uname: '', gname: '' };
+}
+
 /** Pass 2: writes the plan's tree into `out`: directories, then each inode as the layers stream by. */
 export async function writeFlattened(layers: readonly LayerRef[], plan: FlattenPlan, out: TarWriter): Promise<void> {
-  for (const [p, meta] of plan.dirs) await out.add({ ...meta, path: p, size: 0 });
+  for (const [p, meta] of plan.dirs) await out.add({ ...numericOwners(meta), path: p, size: 0 });
   for (const [li, layer] of layers.entries()) {
     const emits = plan.emits.get(li);
     let index = 0;
@@ -245,7 +253,8 @@ export async function writeFlattened(layers: readonly LayerRef[], plan: FlattenP
       const i = index++;
       const ps = emits?.get(i);
       if (!ps) continue;
-      const meta = plan.metaOf.get(`${li}:${i}`);
+      const known = plan.metaOf.get(`${li}:${i}`);
+      const meta = known && numericOwners(known);
       if (!meta || meta.type !== m.entry.type || meta.size !== m.entry.size)
         throw new PackError('PACK_BAD_LAYER', `${layer.what}: changed between two reads (entry ${i}, ${m.entry.path})`);
       const [first, ...links] = ps as [string, ...string[]];
