@@ -4,10 +4,11 @@
  *
  * Order: artefacts (cached) -> Node cost (no VM) -> cold start (alternating with the floor VM) -> one VM for exec
  * round trip, stdout streaming and virtio-fs I/O -> one VM with `--volumes 9p` for 9p I/O -> idle memory (1, then
- * 4 activities in service mode). A scenario that fails is recorded as not measured, with its error, and the run
- * goes on. No figure is asserted anywhere: speed is reported, not tested (it varies with the machine's load).
+ * 4 activities in service mode) -> two VMs joined by a test VPN switch (TCP throughput, ping; bench/net.ts). A
+ * scenario that fails is recorded as not measured, with its error, and the run goes on. No figure is asserted
+ * anywhere: speed is reported, not tested (it varies with the machine's load).
  *
- * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory.
+ * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory, net.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -27,9 +28,10 @@ import { streaming } from './streaming.js';
 import { volumeIo } from './volume-io.js';
 import { idleMemory } from './idle-memory.js';
 import { nodeCost } from './node-cost.js';
+import { vpnNetwork } from './net.js';
 import { textTable, writeReport } from './report.js';
 
-const ALL = ['node', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory'] as const;
+const ALL = ['node', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net'] as const;
 type ScenarioId = (typeof ALL)[number];
 
 const TITLES: Record<ScenarioId, string> = {
@@ -40,6 +42,7 @@ const TITLES: Record<ScenarioId, string> = {
   virtiofs: 'virtio-fs sequential write/read',
   '9p': '9p sequential write/read',
   memory: 'Idle memory (1 and 4 activities)',
+  net: 'VPN network between two VMs',
 };
 
 const CPUS = 1;
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
   });
   await withVm(['9p'], '9p', async (vm) => attempt('9p', () => volumeIo(ctx, vm, '9p')));
   await attempt('memory', () => idleMemory(ctx));
+  await attempt('net', () => vpnNetwork(ctx));
 
   const manifestKernel = guest.manifest['kernel'];
   const results: BenchResults = {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Activity, type VolumeTransport } from '../../src/activity.js';
 import type { ExitStatus } from '../../src/activity-api.js';
 import type { Deployment } from '../../src/deployment/deployment.js';
+import type { Endpoint, NetworkRole } from '../../src/network/endpoint.js';
 import { createLogger } from '../../src/log.js';
 import { REPO_ROOT } from './env.js';
 import { deployTo } from '../../test/helpers/vm.js';
@@ -33,7 +34,12 @@ export interface BootedVm {
 export async function bootVm(
   image: string,
   globals: string[],
-  opts: { volumes?: VolumeTransport; tag: string },
+  opts: {
+    volumes?: VolumeTransport;
+    tag: string;
+    /** Endpoints of the VPN / INET interfaces, as `start --vpn-endpoint` gives them (bench/net.ts). */
+    network?: Partial<Record<NetworkRole, Endpoint>>;
+  },
 ): Promise<BootedVm> {
   const workdir = await newWorkdir(opts.tag);
   try {
@@ -45,6 +51,7 @@ export async function bootVm(
       log,
       accel: 'auto',
       ...(opts.volumes ? { volumes: opts.volumes } : {}),
+      ...(opts.network ? { network: opts.network } : {}),
     });
     return {
       activity,
