@@ -84,10 +84,12 @@ const MEANING: Record<string, string> = {
     'TCP throughput from VM A to VM B over the VPN (docs/networking.md): two bench VMs (1 vCPU, 1 GiB each) started with `--vpn-endpoint udp://127.0.0.1:PORT` of an ExeUnit-like switch (test/helpers/vpn-switch.ts, in the bench process) and configured by CreateNetwork(VPN) as 192.168.77.2/24 (node-a) and .3 (node-b). ' +
     'A runs `dd if=/dev/zero bs=64k | nc node-b 5000` (64 MiB, 16 MiB with --quick) while B runs a busybox nc listener counting what it gets (`nc -l | wc -c`, checked after every transfer); timed on the host from exec to exit notice minus one exec round trip (the guest clock of timeit is in the notes). ' +
     "Each frame goes guest A virtio-net → QEMU A's UDP socket → the switch (Node, one datagram per frame) → QEMU B → guest B, MTU 1220; this is not yagna's relay (published Golem figures over the real VPN are 14–37 MB/s, yagna issue #2225). " +
-    "Floors: the same transfer inside A over its own loopback (sender and listener sharing A's one vCPU; host clock, then guest clock), and the same transfer between two busybox nc on the host's loopback (host clock minus one process spawn). Rounds alternate the three.",
+    "Floors: the same transfer inside A over its own loopback (sender and listener sharing A's one vCPU; host clock, then guest clock), and the same transfer between two busybox nc on the host's loopback (host clock minus one process spawn). Rounds alternate the three. " +
+    'busybox nc (1.35) moves 1 KiB per poll + read + write (strace), so under TCG the tool bounds the figure and the in-guest loopback floor alike: the ratio shows what the VPN path adds to that, not what the path could carry with large writes.',
   'vpn-rtt':
-    "`ping -c 20 -i 0.2 node-b` (busybox) in VM A over the VPN described for `vpn-tcp` (A → QEMU A → switch in Node → QEMU B → B and back); each sample is one echo reply's `time=`, taken by the guest clock, after 2 pings that fill the ARP cache. " +
-    "Floors: `ping 127.0.0.1` inside A (the guest's own loopback: ICMP through the emulated guest kernel, no device) and busybox `ping 127.0.0.1` on the host. Rounds alternate the three.",
+    'Round trip of a ping from VM A to VM B over the VPN described for `vpn-tcp` (A → QEMU A → switch in Node → QEMU B → B and back): busybox `ping -A node-b` in A, which sends the next echo as soon as the reply came, timed by the host clock as (wall of `ping -A -c 21` − wall of `ping -A -c 1`) / 20, so the exec and ping start-up cancel out; one sample = the mean of 20 back-to-back round trips, after pings that fill the ARP cache. ' +
+    "Not ping's own `time=`: that is the guest clock, which under TCG falls back to jiffies (4 ms steps) when the kernel drops the TSC; it is listed among the floors for reference. " +
+    "Floors: the same inside A to 127.0.0.1 (ICMP through the guest's own loopback, no device) and busybox `ping -A 127.0.0.1` on the host. Rounds alternate the three.",
   'cli-version':
     'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
   'deploy-100mib':
