@@ -89,7 +89,10 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     log?.error({ err }, 'command failed');
-    process.stderr.write(`ya-runtime-vm${sub ? ` ${sub}` : ''}: ${errorChain(err)}\n`);
+    // Messages of a command's own errors often start with its name ("pack: ..."): not twice.
+    const chain = errorChain(err);
+    const text = sub && chain.startsWith(`${sub}: `) ? chain.slice(sub.length + 2) : chain;
+    process.stderr.write(`ya-runtime-vm${sub ? ` ${sub}` : ''}: ${text}\n`);
     process.exitCode = exitCodeFor(err);
   } finally {
     log?.flush?.();

@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PackError } from '../errors.js';
 import { indexTarFile, openMember, type TarMemberIndex } from '../tar/member-index.js';
+import { TarFormatError } from '../tar/errors.js';
 
 /** Largest JSON document read whole (index, manifest, config): far above any real one. */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
@@ -79,7 +80,12 @@ export class TarStore implements BlobStore {
   ) {}
 
   static async open(file: string, what: string): Promise<TarStore> {
-    return new TarStore(file, what, await indexTarFile(file, what));
+    try {
+      return new TarStore(file, what, await indexTarFile(file, what));
+    } catch (err) {
+      if (err instanceof TarFormatError) throw new PackError('PACK_BAD_LAYER', err.message, { cause: err });
+      throw err;
+    }
   }
 
   /** Member paths, normalized (for sniffing what kind of archive this is). */

@@ -60,7 +60,7 @@ test('pack refuses an output inside the input and leaves nothing on failure', as
   assert.match(r.stderr, /is inside the input folder/);
   const missing = await runCli(['pack', path.join(dir, 'nope'), '-o', path.join(os.tmpdir(), 'never.gvmi')]);
   assert.notEqual(missing.code, 0);
-  assert.match(missing.stderr, /is not a folder/);
+  assert.match(missing.stderr, /nope does not exist/);
   const badEnv = await runCli(['pack', dir, '-o', path.join(os.tmpdir(), 'never.gvmi'), '--env', 'NOEQUALS']);
   assert.match(badEnv.stderr, /--env "NOEQUALS" is not K=V/);
   await assert.rejects(fs.stat(path.join(os.tmpdir(), 'never.gvmi')));

@@ -21,6 +21,7 @@ import {
   USER_ERROR_CODES,
 } from '../../../src/image/errors.js';
 import { NETWORK_ERROR_CODES } from '../../../src/network/errors.js';
+import { TAR_ERROR_CODES } from '../../../src/image/tar/errors.js';
 import { SOCKET_PATH_ERROR_CODES } from '../../../src/unix-socket-path.js';
 import { VM_ERROR_CODES } from '../../../src/vm/errors.js';
 
@@ -38,6 +39,7 @@ const ALL: readonly string[] = [
   ...IMAGE_TOOL_ERROR_CODES,
   ...PACK_ERROR_CODES,
   ...NETWORK_ERROR_CODES,
+  ...TAR_ERROR_CODES,
   ...SOCKET_PATH_ERROR_CODES,
   ...VM_ERROR_CODES,
 ];
