@@ -5,7 +5,8 @@
  */
 import type { FixtureEntry } from './oci-builder.js';
 
-export const CAP = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0xff, 0x80, 0x00, 0x0a]);
+/** `setcap cap_net_raw+ep`: vfs_cap_data revision 2 with the effective flag, CAP_NET_RAW (13) permitted. */
+export const CAP = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 export const FIXTURE_LAYERS: FixtureEntry[][] = [
   [

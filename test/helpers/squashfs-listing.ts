@@ -1,5 +1,10 @@
 /** A .gvmi's (or any SquashFS's) tree as `unsquashfs -lln` lists it, parsed: no root needed to read it. */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { execa } from 'execa';
+import { readTar } from '../../src/image/tar/reader.js';
 
 export interface ListedNode {
   type: 'd' | '-' | 'l' | 'c' | 'b' | 'p' | 's';
@@ -48,4 +53,28 @@ export async function listSquashfs(file: string): Promise<Map<string, ListedNode
 
 export async function catSquashfs(file: string, p: string): Promise<Buffer> {
   return Buffer.from((await execa('unsquashfs', ['-cat', file, p], { encoding: 'buffer' })).stdout);
+}
+
+/**
+ * The xattrs of one path in a SquashFS. No installed tool prints xattrs (no getfattr), so, as root, the file is
+ * extracted with them and GNU tar archives it again with its xattrs, which our tar reader decodes. undefined when
+ * not root (extraction would drop them).
+ */
+export async function xattrsInSquashfs(file: string, p: string): Promise<Map<string, Buffer> | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-xattr-'));
+  try {
+    const x = path.join(dir, 'x');
+    await execa('unsquashfs', ['-no-progress', '-xattrs', '-d', x, file, p]);
+    const { stdout } = await execa('tar', ['--xattrs', '--xattrs-include=*', '--format=pax', '-cf', '-', '-C', x, p], {
+      encoding: 'buffer',
+    });
+    const got = new Map<string, Buffer>();
+    for await (const m of readTar(Readable.from([Buffer.from(stdout)]), 'tar of unsquashfs output')) {
+      if (m.entry.path === p) for (const [k, v] of m.entry.xattrs) got.set(k, v);
+    }
+    return got;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pack } from '../../../../src/image/pack.js';
-import { FIXTURE_CONFIG, FIXTURE_LAYERS, FIXTURE_TREE } from '../../../helpers/import-fixture.js';
+import { CAP, FIXTURE_CONFIG, FIXTURE_LAYERS, FIXTURE_TREE } from '../../../helpers/import-fixture.js';
 import {
   buildImage,
   writeDockerSave25,
@@ -20,7 +20,7 @@ import {
   writeOciLayout,
   type Compression,
 } from '../../../helpers/oci-builder.js';
-import { catSquashfs, listSquashfs, type ListedNode } from '../../../helpers/squashfs-listing.js';
+import { catSquashfs, listSquashfs, xattrsInSquashfs, type ListedNode } from '../../../helpers/squashfs-listing.js';
 
 function show(n: ListedNode): string {
   const owner = `${n.uid}:${n.gid}`;
@@ -38,6 +38,11 @@ async function checkTree(gvmi: string): Promise<void> {
   const tree = await listSquashfs(gvmi);
   assert.deepEqual(Object.fromEntries([...tree].map(([p, n]) => [p, show(n)])), FIXTURE_TREE);
   for (const link of ['lib/link', 'lib/link2']) assert.equal((await catSquashfs(gvmi, link)).toString(), 'T1');
+  const xattrs = await xattrsInSquashfs(gvmi, 'usr/bin/ping');
+  if (xattrs) {
+    assert.deepEqual(xattrs.get('security.capability'), CAP, 'binary xattr kept byte-exact');
+    assert.deepEqual(xattrs.get('user.note'), Buffer.from('text'));
+  }
 }
 
 describe('pack: every source format flattens the fixture to the same tree', () => {
