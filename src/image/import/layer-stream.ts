@@ -61,7 +61,7 @@ async function peek(src: AsyncIterator<Buffer>): Promise<{ head: Buffer; all: As
   return { head, all: all() };
 }
 
-function zstdStream(input: AsyncIterable<Buffer>, what: string): { out: Readable; done: Promise<void> } {
+function zstdStream(input: AsyncIterable<Buffer>, what: string): { out: Readable; done: Promise<void>; kill(): void } {
   const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
@@ -90,7 +90,12 @@ function zstdStream(input: AsyncIterable<Buffer>, what: string): { out: Readable
       // zstd stopping early (bad data) closes its stdin: its own exit status says why.
       if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
     });
-  return { out: child.stdout, done: Promise.all([spawned, feeding, exited]).then(() => undefined) };
+  return {
+    out: child.stdout,
+    done: Promise.all([spawned, feeding, exited]).then(() => undefined),
+    // A consumer that stops early (an error in the layer, a failed pack) must not leave zstd running.
+    kill: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')),
+  };
 }
 
 export interface LayerTar {
@@ -104,12 +109,15 @@ export interface LayerTar {
 export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> {
   const blobHash = crypto.createHash('sha256');
   const tarHash = crypto.createHash('sha256');
-  const raw = hashed(layer.open() as AsyncIterable<unknown>, blobHash);
+  const rawStream = layer.open();
+  const raw = hashed(rawStream as AsyncIterable<unknown>, blobHash);
   const { head, all } = await peek(raw);
   let plain: AsyncIterable<unknown>;
   let done: Promise<void> = Promise.resolve();
+  let stop = (): void => undefined;
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     const gunzip = zlib.createGunzip();
+    stop = () => void gunzip.destroy();
     done = pipeline(Readable.from(all), gunzip).catch((err: unknown) => {
       throw new PackError('PACK_BAD_LAYER', `${layer.what}: gzip: ${(err as Error).message}`, { cause: err });
     });
@@ -120,6 +128,7 @@ export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> 
     done = z.done;
     done.catch(() => undefined);
     plain = z.out;
+    stop = z.kill;
   } else {
     plain = all;
   }
@@ -131,6 +140,10 @@ export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> 
   } catch (err) {
     if (err instanceof TarFormatError) throw new PackError('PACK_BAD_LAYER', `${err.message}`, { cause: err });
     throw err;
+  } finally {
+    // Also when the consumer stops early: no zstd left running, no file left open.
+    stop();
+    (rawStream as Readable).destroy?.();
   }
   const blob = `sha256:${blobHash.digest('hex')}`;
   const tar = `sha256:${tarHash.digest('hex')}`;
