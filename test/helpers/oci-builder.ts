@@ -76,7 +76,8 @@ export function sha256(b: Buffer): string {
 }
 
 export interface ImageSpec {
-  layers: FixtureEntry[][];
+  /** Per layer: its entries, or a ready uncompressed tar (e.g. GNU tar of a real root filesystem). */
+  layers: (FixtureEntry[] | Buffer)[];
   compression?: Compression;
   architecture?: string;
   config?: Record<string, unknown>;
@@ -108,7 +109,7 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const c = spec.compression ?? 'none';
   const layers = [];
   for (const entries of spec.layers) {
-    const tar = await layerTar(entries);
+    const tar = Buffer.isBuffer(entries) ? entries : await layerTar(entries);
     layers.push({ ...blob(await compress(tar, c)), tar, mediaType: LAYER_MT[c] });
   }
   const config = blob(
