@@ -4,12 +4,14 @@
  * setuid/setgid/sticky, owner, size and content hash of regular files, symlink target, device number), and a
  * comparison of two such trees that lists each difference as `path: ours vs theirs`. Mtimes are left out (an
  * extractor may stamp the folders it creates itself); hard links are compared as groups of paths sharing an inode.
+ * xattrs are read with python3's os.listxattr (Node has no API for them) when python3 is there.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
 
 export type NodeType = 'dir' | 'file' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
 
@@ -26,6 +28,8 @@ export interface TreeNode {
   target?: string;
   /** Devices only: `major,minor`. */
   rdev?: string;
+  /** `name=hex` sorted, `,`-joined; '' for none; absent when python3 is missing. */
+  xattrs?: string;
   /** Not compared: only used to group hard links. */
   ino: number;
 }
@@ -56,9 +60,30 @@ async function hashFile(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+const XATTR_DUMP = `
+import json, os, sys
+root = sys.argv[1]
+out = {}
+for d, dirs, files in os.walk(root):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        xs = sorted(os.listxattr(p, follow_symlinks=False))
+        if xs:
+            out[os.path.relpath(p, root)] = ",".join(k + "=" + os.getxattr(p, k, follow_symlinks=False).hex() for k in xs)
+json.dump(out, sys.stdout)
+`;
+
+/** path → `name=hex,...` for the paths under root that have xattrs; undefined without python3. */
+async function readXattrs(root: string): Promise<Map<string, string> | undefined> {
+  const r = await execa('python3', ['-c', XATTR_DUMP, root], { reject: false });
+  if (r.exitCode !== 0) return undefined;
+  return new Map(Object.entries(JSON.parse(r.stdout) as Record<string, string>));
+}
+
 /** Every path under `root` (relative, `/`-separated; the root itself left out). */
 export async function walkTree(root: string): Promise<Tree> {
   const tree: Tree = new Map();
+  const xattrs = await readXattrs(root);
   const visit = async (rel: string): Promise<void> => {
     const names = (await fsp.readdir(path.join(root, rel))).sort();
     for (const name of names) {
@@ -67,6 +92,7 @@ export async function walkTree(root: string): Promise<Tree> {
       const st = await fsp.lstat(abs);
       const type = typeOf(st);
       const node: TreeNode = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
+      if (xattrs) node.xattrs = xattrs.get(r) ?? '';
       if (type === 'file') {
         node.size = st.size;
         node.sha256 = await hashFile(abs);
@@ -87,6 +113,7 @@ export function showNode(n: TreeNode | undefined): string {
   if (n.type === 'file') parts.push(`${n.size}B`, `sha256:${n.sha256!.slice(0, 12)}`);
   if (n.target !== undefined) parts.push(`-> ${n.target}`);
   if (n.rdev !== undefined) parts.push(n.rdev);
+  if (n.xattrs) parts.push(`xattrs{${n.xattrs}}`);
   return parts.join(' ');
 }
 
