@@ -158,7 +158,7 @@ class Service {
             'BAD_NETWORK_REQUEST',
             `CreateNetwork: unknown interface ${command.value.interface} (expected VPN = 0 or INET = 1)`,
           );
-        log.info({ cmd: { role, networks, hosts } }, 'create network');
+        log.info({ cmd: { role, networks, hosts: Object.keys(hosts).length } }, 'create network');
         const activity = await this.requireActivity();
         const answer = await activity.createNetwork({
           role,

@@ -41,7 +41,10 @@ export function parseEndpoint(role: NetworkRole, text: string): Endpoint {
   if (!m) throw bad('expected IPv4:PORT after the scheme, nothing else');
   const host = m[1]!;
   const port = Number(m[2]);
-  if (parseIpv4(host) === undefined) throw bad(`${host} is not an IPv4 address`);
+  const addr = parseIpv4(host);
+  if (addr === undefined) throw bad(`${host} is not an IPv4 address`);
+  // The ExeUnit binds its endpoint on this machine; our socket is bound to 127.0.0.1 and can reach loopback only.
+  if (addr >>> 24 !== 127) throw bad(`${host} is not a loopback address (the ExeUnit's endpoint is on 127.0.0.0/8)`);
   if (port < 1 || port > 65535) throw bad(`port ${port} is not in 1..65535`);
   return { transport: scheme === 'udp' ? 'udp' : 'tcp', host, port };
 }

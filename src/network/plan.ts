@@ -28,8 +28,9 @@ export const GATEWAY_ROUTE_METRIC = 101;
 export const INET_NAMESERVERS = ['1.1.1.1', '8.8.8.8'] as const;
 /** Networks in one CreateNetwork: each becomes an address on the NIC. */
 export const MAX_NETWORKS = 16;
-/** Entries in `hosts`. */
+/** Entries in `hosts`, and their bytes in all (the guest frame that carries them is at most 1 MiB). */
 export const MAX_HOSTS = 4096;
+export const MAX_HOSTS_BYTES = 256 * 1024;
 const HOST_NAME = /^[A-Za-z0-9._-]{1,253}$/;
 
 export interface NetworkSpec {
@@ -80,6 +81,8 @@ export function planNic(req: CreateNetworkRequest): NicPlan {
   );
   const hosts = Object.entries(req.hosts);
   if (hosts.length > MAX_HOSTS) throw bad(`${hosts.length} hosts, at most ${MAX_HOSTS}`);
+  const hostBytes = hosts.reduce((n, [name]) => n + 8 + Buffer.byteLength(name), 0);
+  if (hostBytes > MAX_HOSTS_BYTES) throw bad(`hosts take ${hostBytes} bytes, at most ${MAX_HOSTS_BYTES}`);
   const hostLines = hosts.map(([name, ip]) => {
     if (!HOST_NAME.test(name))
       throw bad(`host name ${JSON.stringify(name)} is not 1..253 characters of A-Z a-z 0-9 . - _`);
@@ -130,6 +133,12 @@ function checkNetwork(n: NetworkSpec, name: string, bad: (why: string) => Networ
     if (a === undefined) throw bad(`${name}: ${field} ${JSON.stringify(v)} is not an IPv4 address`);
     return a;
   };
+  // Addresses no interface can have: this network (0/8), loopback (127/8), multicast (224/4), reserved (240/4).
+  const unicast = (field: string, a: number): void => {
+    const top = a >>> 24;
+    if (top === 0 || top === 127 || top >= 224)
+      throw bad(`${name}: ${field} ${formatIpv4(a)} is not a unicast address an interface can have`);
+  };
   const addr = ip('addr', n.addr);
   const mask = ip('mask', n.mask);
   const prefix = maskPrefix(mask);
@@ -145,9 +154,11 @@ function checkNetwork(n: NetworkSpec, name: string, bad: (why: string) => Networ
     if (a === (network | ~prefixMask(prefix)) >>> 0)
       throw bad(`${name}: ${shown} is the broadcast address of ${cidr(net)}`);
   };
+  unicast('if_addr', net.ifAddr);
   inside('if_addr', net.ifAddr);
   if (n.gateway !== '') {
     const gw = ip('gateway', n.gateway);
+    unicast('gateway', gw);
     inside('gateway', gw);
     if (gw === net.ifAddr) throw bad(`${name}: gateway ${n.gateway} is this node's own address`);
     net.gateway = gw;

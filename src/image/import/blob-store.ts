@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PackError } from '../errors.js';
-import { indexTarFile, openMember, type TarMemberIndex } from '../tar/member-index.js';
+import { indexTarFile, openMember, type TarIndexedMember, type TarMemberIndex } from '../tar/member-index.js';
 import { TarFormatError } from '../tar/errors.js';
 
 /** Largest JSON document read whole (index, manifest, config): far above any real one. */
@@ -93,16 +93,35 @@ export class TarStore implements BlobStore {
     return [...this.index.keys()];
   }
 
+  /**
+   * The member a path names, through symlink members (classic `docker save` writes a layer that two images share
+   * once, and a symlink `<id>/layer.tar -> ../<other id>/layer.tar` for the other), staying inside the archive.
+   */
+  private member(rel: string): TarIndexedMember | undefined {
+    let p = normalize(rel);
+    for (let hops = 0; hops < 8; hops++) {
+      const m = this.index.get(p);
+      if (m?.entry.type !== 'symlink') return m?.entry.type === 'file' ? m : undefined;
+      const target = m.entry.linkname;
+      const joined = path.posix.normalize(
+        target.startsWith('/') ? target : path.posix.join(path.posix.dirname(p), target),
+      );
+      if (joined.startsWith('../') || joined === '..') return undefined;
+      p = normalize(joined);
+    }
+    return undefined;
+  }
+
   has(rel: string): boolean {
-    return this.index.get(normalize(rel))?.entry.type === 'file';
+    return this.member(rel) !== undefined;
   }
 
   size(rel: string): number {
-    return this.index.get(normalize(rel))?.entry.size ?? 0;
+    return this.member(rel)?.entry.size ?? 0;
   }
 
   open(rel: string): NodeJS.ReadableStream {
-    const m = this.index.get(normalize(rel));
+    const m = this.member(rel);
     if (!m) throw new PackError('PACK_MISSING_BLOB', `${this.what}: no ${rel} in the archive`);
     return openMember(this.file, m);
   }

@@ -1,20 +1,28 @@
 /**
  * Layers → one tar of the merged root filesystem, each path once, for sqfstar (docs/image-import.md, "Flattening").
  *
- * Invariants (what wins when layers touch the same path; OCI image-spec layer.md, "Applying Changesets"):
- *  1. Layers apply bottom to top; within a layer, in tar order, except that the layer's whiteouts apply first.
+ * Invariants (what wins when layers touch the same path; OCI image-spec layer.md, "Applying Changesets", and what
+ * Docker, containerd and umoci do when they apply a layer):
+ *  1. Layers apply bottom to top; within a layer in tar order, except opaque markers, which apply first.
  *  2. `D/.wh..wh..opq` hides every lower-layer child of D, wherever the marker stands in the layer's tar; D stays.
- *     `D/.wh.NAME` deletes NAME (a file, or a directory with everything under it) from the lower layers. Neither
- *     marker is itself in the result; other `.wh..wh.*` names (AUFS metadata) are dropped; a bare `.wh.` is an error.
- *  3. An entry on an existing path: a directory onto a directory changes the directory's attributes only (its
+ *     `D/.wh.NAME` deletes NAME (a file, or a directory with everything under it) if a lower layer made it; what the
+ *     same layer wrote there stays; D is a folder in this layer, as for any entry (rules 3, 4). Neither marker is itself in the result; other `.wh..wh.*` names (AUFS metadata)
+ *     are dropped; a bare `.wh.` is an error.
+ *  3. Paths are taken literally, as each layer is applied on its own and the layers are then stacked (Docker's
+ *     overlay2 and containerd's overlayfs snapshotter, and so what `docker run` and `docker export` show): a symlink
+ *     in a lower layer is not followed by a later layer's path through it. With `lib -> usr/lib` below, a later
+ *     `lib/foo` makes `lib` a directory holding `foo` (rule 4). umoci, which unpacks every layer into one folder,
+ *     follows such symlinks instead; docker build never writes such layers (a COPY through a symlink lands on the
+ *     resolved path).
+ *  4. An entry on an existing path: a directory onto a directory changes the directory's attributes only (its
  *     children stay); anything else deletes what was there (a whole subtree for a directory) and puts the entry there.
- *     A path under a non-directory replaces that non-directory by a directory.
- *  4. A hard link takes the inode its target has *when the link is applied*: it keeps that content even when a later
- *     layer replaces or deletes the target. Paths that end up sharing one inode are written as one file and hard
+ *     A path under a non-directory (not a symlink: see 3) replaces it by a directory.
+ *  5. A hard link takes the inode its target has *when the link is applied*: it keeps that content even when a later
+ *     entry replaces or deletes the target. Paths that end up sharing one inode are written as one file and hard
  *     links to it; a link to a path that does not exist then is an error.
- *  5. Owners (numbers), modes (setuid, setgid, sticky included), mtimes, xattrs, symlink targets and device numbers
- *     are kept as the winning entry has them. Paths are relative to the root; one that leaves it (`..`) is an error.
- *  6. `/proc`, `/sys`, `/dev` and `/tmp` are added when missing (init mounts on them).
+ *  6. Owners (numbers), modes (setuid, setgid, sticky included), mtimes, xattrs, symlink targets and device numbers
+ *     are kept as the winning entry has them. A member path that leaves the root (`..`) is an error.
+ *  7. `/proc`, `/sys`, `/dev` and `/tmp` are added when missing (init mounts on them).
  * Output order (sqfstar's needs: it crashes on a hard link before its target and keeps the first of duplicate
  * paths): every directory first, parents before children; then the other entries, each inode's first path with its
  * content followed by its other paths as hard links.
@@ -41,7 +49,12 @@ interface Node {
   meta: Meta;
   /** For everything but directories. */
   src?: Src;
+  /** The layer that put the node there (a whiteout deletes only what lower layers made). */
+  layer: number;
 }
+
+/** Longest member path or link target (PATH_MAX): also bounds the depth of the tree. */
+const MAX_PATH_BYTES = 4096;
 
 /** Files read during pass 1 because the metadata needs them (User names). */
 const CAPTURE = new Set(['etc/passwd', 'etc/group']);
@@ -73,6 +86,12 @@ function implicitDir(mode = 0o755): Meta {
 
 /** `./a//b/` → `a/b`; '' for the root; throws for a path that leaves the root. */
 export function normalizeMemberPath(p: string, what: string): string {
+  if (Buffer.byteLength(p) > MAX_PATH_BYTES)
+    throw new PackError(
+      'PACK_BAD_LAYER',
+      `${what}: a path of ${Buffer.byteLength(p)} bytes (at most ${MAX_PATH_BYTES})`,
+    );
+  if (p.includes('\0')) throw new PackError('PACK_BAD_LAYER', `${what}: ${JSON.stringify(p)} has a NUL byte`);
   const n = path.posix.normalize(`/${p}`).slice(1).replace(/\/+$/, '');
   const raw = p.split('/');
   if (raw.includes('..'))
@@ -102,15 +121,15 @@ class Tree {
     for (const c of [...(this.children.get(dir) ?? [])]) this.remove(c);
   }
 
-  /** Every ancestor of p is a directory (rule 3: a non-directory in the way is replaced). */
-  private ensureParents(p: string): void {
+  /** Every ancestor of p is a directory (rule 4: a non-directory in the way is replaced). */
+  ensureParents(p: string): void {
     const parent = this.parentOf(p);
     if (parent === '') return;
     const n = this.nodes.get(parent);
     if (n?.meta.type === 'directory') return;
     this.ensureParents(parent);
     if (n) this.remove(parent);
-    this.put(parent, { meta: implicitDir() });
+    this.put(parent, { meta: implicitDir(), layer: -1 });
   }
 
   put(p: string, node: Node): void {
@@ -169,7 +188,11 @@ export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenP
     }
     applyLayer(tree, entries, li, layer.what, metaBySrc);
   }
-  for (const [p, mode] of REQUIRED_DIRS) if (!tree.nodes.has(p)) tree.put(p, { meta: implicitDir(mode) });
+  // Missing, or a file or device in the way: init mounts a filesystem there. A symlink (tmp -> var/tmp) is kept.
+  for (const [p, mode] of REQUIRED_DIRS) {
+    const t = tree.nodes.get(p)?.meta.type;
+    if (t !== 'directory' && t !== 'symlink') tree.put(p, { meta: implicitDir(mode), layer: -1 });
+  }
 
   const dirs: [string, Meta][] = [];
   const groups = new Map<string, string[]>();
@@ -202,17 +225,22 @@ export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenP
 function applyLayer(tree: Tree, entries: LayerEntry[], li: number, what: string, metaBySrc: Map<string, Meta>): void {
   const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
   const dirOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
-  // Rule 2, before the layer's own entries.
+  // Rule 2: opaque markers before the layer's own entries.
   for (const e of entries) if (base(e.path) === '.wh..wh..opq') tree.removeChildren(dirOf(e.path));
   for (const e of entries) {
     const b = base(e.path);
-    if (!b.startsWith('.wh.') || b.startsWith('.wh..wh.')) continue;
-    if (b === '.wh.') throw new PackError('PACK_BAD_LAYER', `${what}: ${JSON.stringify(e.path)} is a bare whiteout`);
-    const d = dirOf(e.path);
-    tree.remove(d === '' ? b.slice(4) : `${d}/${b.slice(4)}`);
-  }
-  for (const e of entries) {
-    if (base(e.path).startsWith('.wh.')) continue;
+    if (b.startsWith('.wh..wh.')) continue;
+    if (b.startsWith('.wh.')) {
+      if (b === '.wh.') throw new PackError('PACK_BAD_LAYER', `${what}: ${JSON.stringify(e.path)} is a bare whiteout`);
+      const d = dirOf(e.path);
+      const victim = d === '' ? b.slice(4) : `${d}/${b.slice(4)}`;
+      // The whiteout lives in its folder in this layer, which hides a lower non-folder there (rule 3).
+      tree.ensureParents(victim);
+      const n = tree.nodes.get(victim);
+      if (n && n.layer < li) tree.remove(victim);
+      continue;
+    }
+    const p = e.path;
     if (e.meta.type === 'hardlink') {
       const target = normalizeMemberPath(e.meta.linkname, what);
       const t = tree.nodes.get(target);
@@ -221,16 +249,16 @@ function applyLayer(tree: Tree, entries: LayerEntry[], li: number, what: string,
           'PACK_BAD_LAYER',
           `${what}: hard link ${JSON.stringify(e.path)} to ${JSON.stringify(e.meta.linkname)}, which ${t ? 'is a directory' : 'does not exist'}`,
         );
-      if (target !== e.path) tree.put(e.path, { meta: t.meta, src: t.src! });
+      if (target !== p) tree.put(p, { meta: t.meta, src: t.src!, layer: li });
       continue;
     }
     if (e.meta.type === 'directory') {
-      tree.put(e.path, { meta: e.meta });
+      tree.put(p, { meta: e.meta, layer: li });
       continue;
     }
     const src = { layer: li, index: e.index };
     metaBySrc.set(`${li}:${e.index}`, e.meta);
-    tree.put(e.path, { meta: e.meta, src });
+    tree.put(p, { meta: e.meta, src, layer: li });
   }
 }
 

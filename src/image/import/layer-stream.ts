@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import { ImageToolError, PackError } from '../errors.js';
 import { readTar, type TarMember } from '../tar/reader.js';
@@ -138,8 +139,22 @@ export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> 
     await chunks.drain();
     await done;
   } catch (err) {
-    if (err instanceof TarFormatError) throw new PackError('PACK_BAD_LAYER', `${err.message}`, { cause: err });
-    throw err;
+    // A failed decompressor says more than the tar reader that ran dry behind it.
+    const decomp = await Promise.race([
+      done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      delay(100),
+    ]);
+    if (decomp instanceof PackError || decomp instanceof ImageToolError) throw decomp;
+    if (err instanceof TarFormatError || err instanceof PackError)
+      throw err instanceof PackError ? err : new PackError('PACK_BAD_LAYER', err.message, { cause: err });
+    if (err instanceof ImageToolError) throw err;
+    const zlibError = String((err as NodeJS.ErrnoException).code ?? '').startsWith('Z_');
+    throw new PackError('PACK_BAD_LAYER', `${layer.what}: ${zlibError ? 'gzip: ' : ''}${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     // Also when the consumer stops early: no zstd left running, no file left open.
     stop();

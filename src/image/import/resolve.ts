@@ -114,7 +114,12 @@ function layerRefs(
   paths: { rel: string; blobDigest?: string }[],
   diffIds: readonly string[] | undefined,
 ): LayerRef[] {
-  const ids = diffIds && diffIds.length === paths.length ? diffIds : undefined;
+  if (diffIds && diffIds.length !== paths.length)
+    throw new PackError(
+      'PACK_BAD_MANIFEST',
+      `${store.what}: the config lists ${diffIds.length} layer digests (rootfs.diff_ids) for ${paths.length} layers`,
+    );
+  const ids = diffIds;
   return paths.map((p, i) => {
     if (!store.has(p.rel))
       throw new PackError('PACK_MISSING_BLOB', `${store.what}: layer ${i + 1} (${p.rel}) is missing`);

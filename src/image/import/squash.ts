@@ -3,6 +3,7 @@
  * modes, devices and xattrs as the tar has them. The root inode gets 0755 and 0:0 (sqfstar's default is 0777).
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ImageToolError, PackError } from '../errors.js';
 import { TarWriter } from '../tar/writer.js';
 
@@ -37,14 +38,20 @@ export async function squashTar(
     writeErr = err;
   }
   child.stdin.end();
+  const failed = (code: number | null): PackError => {
+    // Its first unindented line says why (a usage error is followed by the option list).
+    const why = stderr.split('\n').find((l) => l.trim() !== '' && !/^\s/.test(l));
+    return new PackError('PACK_MKSQUASHFS', `pack: sqfstar failed (exit ${code})${why ? `: ${why.trim()}` : ''}`);
+  };
   if (writeErr !== undefined) {
+    // sqfstar ending first (a full disk, an entry it refuses) is why the writing failed: say what sqfstar said.
+    const early =
+      child.exitCode ?? (await Promise.race([exited, delay(200).then(() => undefined)]).catch(() => undefined));
     child.kill('SIGKILL');
     await exited.catch(() => undefined);
+    if (typeof early === 'number' && early !== 0) throw failed(early);
     throw writeErr;
   }
   const code = await exited;
-  if (code !== 0) {
-    const last = stderr.trim().split('\n').pop();
-    throw new PackError('PACK_MKSQUASHFS', `pack: sqfstar failed (exit ${code})${last ? `: ${last}` : ''}`);
-  }
+  if (code !== 0) throw failed(code);
 }

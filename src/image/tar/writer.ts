@@ -3,7 +3,6 @@
  * big ids / sizes / times, long user and group names, xattrs as raw `SCHILY.xattr.<name>` bytes). See header.ts
  * for why this codec is hand-written.
  */
-import { once } from 'node:events';
 import { TarFormatError } from './errors.js';
 import {
   BLOCK_SIZE,
@@ -66,10 +65,31 @@ export class TarWriter {
     return written;
   }
 
-  /** Honours backpressure: waits for 'drain' when the stream's buffer is full. */
+  /**
+   * Honours backpressure: waits for 'drain' when the stream's buffer is full. A stream that was destroyed or
+   * closed meanwhile (the reader exited) would never drain: that is an error, never a wait forever.
+   */
   private async write(buf: Buffer): Promise<void> {
     if (buf.length === 0) return;
-    if (!this.out.write(buf)) await once(this.out as NodeJS.EventEmitter, 'drain');
+    const out = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+    if (out.destroyed || out.writableEnded) throw new Error('TarWriter: the output stream is closed');
+    if (out.write(buf)) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        out.off('drain', onDrain);
+        out.off('close', onClose);
+        out.off('error', onError);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onClose = (): void => done(new Error('TarWriter: the output stream closed before it drained'));
+      const onError = (err: Error): void => done(err);
+      out.on('drain', onDrain);
+      out.on('close', onClose);
+      out.on('error', onError);
+      if (out.destroyed) onClose();
+    });
   }
 }
 

@@ -6,9 +6,9 @@ import { NetworkError } from '../../../src/network/errors.js';
 test('udp:// and tcp-connect:// endpoints parse to transport, host and port', () => {
   assert.deepEqual(parseEndpoint('vpn', 'udp://127.0.0.1:40123'), { transport: 'udp', host: '127.0.0.1', port: 40123 });
   assert.deepEqual(parseEndpoint('inet', 'udp://127.0.0.1:1/'), { transport: 'udp', host: '127.0.0.1', port: 1 });
-  assert.deepEqual(parseEndpoint('vpn', 'tcp-connect://10.0.0.1:65535'), {
+  assert.deepEqual(parseEndpoint('vpn', 'tcp-connect://127.0.0.2:65535'), {
     transport: 'tcp',
-    host: '10.0.0.1',
+    host: '127.0.0.2',
     port: 65535,
   });
 });
@@ -37,6 +37,7 @@ test('malformed endpoints are ENDPOINT_INVALID with the reason', () => {
     ['udp://127.0.0.1:0', /port 0 is not in 1\.\.65535/],
     ['udp://127.0.0.1:70000', /port 70000 is not in 1\.\.65535/],
     ['udp://[::1]:4000', /expected IPv4:PORT/],
+    ['udp://10.0.0.1:4000', /10\.0\.0\.1 is not a loopback address/],
   ];
   for (const [v, why] of cases) {
     assert.throws(

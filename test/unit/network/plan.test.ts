@@ -110,6 +110,24 @@ test('malformed or inconsistent requests are NETWORK_INVALID naming the field', 
       'CreateNetwork(VPN): address "node-b" of host b is not an IPv4 address',
     ],
     [
+      'a loopback address',
+      {
+        role: 'vpn',
+        networks: [{ addr: '127.0.0.0', gateway: '', mask: '255.0.0.0', ifAddr: '127.0.0.2' }],
+        hosts: {},
+      },
+      'CreateNetwork(VPN): network 1: if_addr 127.0.0.2 is not a unicast address an interface can have',
+    ],
+    [
+      'a multicast gateway',
+      {
+        role: 'vpn',
+        networks: [{ addr: '224.0.0.0', gateway: '224.0.0.1', mask: '255.255.255.0', ifAddr: '224.0.0.2' }],
+        hosts: {},
+      },
+      'CreateNetwork(VPN): network 1: if_addr 224.0.0.2 is not a unicast address an interface can have',
+    ],
+    [
       'INET with two networks',
       { role: 'inet', networks: [lan, flat], hosts: {} },
       'CreateNetwork(INET): 2 networks, the INET interface takes exactly one',
@@ -131,6 +149,12 @@ test('malformed or inconsistent requests are NETWORK_INVALID naming the field', 
       name,
     );
   }
+});
+
+test('hosts are bounded in number and bytes (they travel in one guest frame)', () => {
+  const name = (i: number): string => `${'h'.repeat(240)}${i}`;
+  const hosts = Object.fromEntries(Array.from({ length: 1100 }, (_, i) => [name(i), '192.168.8.3']));
+  assert.throws(() => planNic({ role: 'vpn', networks: [lan], hosts }), /hosts take \d+ bytes, at most 262144/);
 });
 
 test('at most 16 networks', () => {

@@ -121,6 +121,28 @@ describe('pack refuses bad images with one line and leaves nothing', () => {
       /"\.\.\/\.\.\/\.\.\/etc\/shadow" leaves the root filesystem/,
     ],
     [
+      'a corrupt gzip layer',
+      async () => {
+        const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG, compression: 'gzip' });
+        const d = await layout('gzip', img);
+        const f = blobFile(d, img.layers[0]!.digest);
+        const b = await fs.readFile(f);
+        await fs.writeFile(f, b.subarray(0, Math.floor(b.length / 2)));
+        return d;
+      },
+      /layer 1 of 3 .*gzip: unexpected end of file/,
+    ],
+    [
+      'a config whose layer digests do not match the layers',
+      async () => {
+        const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG });
+        const f = path.join(dir, 'diffids.tar');
+        await writeDockerSaveClassic(f, { ...img, layers: img.layers.slice(0, 2) });
+        return f;
+      },
+      /the config lists 3 layer digests \(rootfs\.diff_ids\) for 2 layers/,
+    ],
+    [
       'another architecture only (read from the config)',
       async () => layout('arm64', await buildImage({ layers: FIXTURE_LAYERS, architecture: 'arm64' })),
       /the image is linux\/arm64; Golem providers run linux\/amd64 guests/,
