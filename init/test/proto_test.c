@@ -14,21 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_n, g_failed;
+#include "tap.h"
 
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-	g_n++;
-	if (!cond)
-		g_failed++;
-	printf("%s %d - ", cond ? "ok" : "not ok", g_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 /* Hex (spaces ignored) to bytes; returns the length or -1. */
 static long unhex(const char *hex, uint8_t *out, size_t cap)

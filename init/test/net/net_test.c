@@ -56,21 +56,10 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int g_n, g_failed, g_sock, g_proc;
+#include "../tap.h"
 
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-	g_n++;
-	if (!cond)
-		g_failed++;
-	printf("%s %d - ", cond ? "ok" : "not ok", g_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+static int g_sock, g_proc;
+
 
 static const uint8_t MAC_A[6] = { 0x90, 0x13, 0, 0, 0, 1 }, MAC_A2[6] = { 0x90, 0x13, 0, 0, 0, 0x21 },
 		     MAC_B[6] = { 0x90, 0x13, 0, 0, 0, 2 }, MAC_C[6] = { 0x90, 0x13, 0, 0, 0, 3 },
