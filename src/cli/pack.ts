@@ -1,4 +1,5 @@
 /** `pack SOURCE -o OUT.gvmi [...]`: build a .gvmi from an image or a folder and print its SHA3-224. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -16,6 +17,9 @@ interface PackFlags {
   volume?: string[];
   user?: string;
   compression: string;
+  reproducible?: boolean;
+  tlsVerify: string;
+  authfile?: string;
 }
 
 export async function packCommand(ctx: Context, args: string[], cmd: Command): Promise<number> {
@@ -24,7 +28,7 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
     .description('build a .gvmi image from a Docker or OCI image, or a root filesystem, without Docker or root')
     .argument(
       '<source>',
-      'docker save tar | oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:REPO:TAG] | a root filesystem folder or tar',
+      'docker save tar | oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:REPO:TAG] | docker://REPO[:TAG] | a root filesystem folder or tar',
     )
     .requiredOption('-o, --output <file>', 'the .gvmi to write')
     .option('--entrypoint <arg>', "Entrypoint element, replacing the image's (repeat for each)", collect)
@@ -34,10 +38,19 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
     .option('--volume <path>', 'guest path of a volume, added to the image ones (repeatable)', collect)
     .option('--user <user>', 'User: uid, uid:gid or a name in the image /etc/passwd (written as uid:gid)')
     .option('--compression <c>', `squashfs compression: ${COMPRESSIONS.join('|')}`, 'lzo')
+    .option('--reproducible', 'the same input gives the same image: fixed times (SOURCE_DATE_EPOCH, else 0)')
+    .option(
+      '--tls-verify <bool>',
+      'docker://: verify the registry certificate and use HTTPS (false for a local registry)',
+      'true',
+    )
+    .option('--authfile <file>', "docker://: registry credentials file (default: skopeo's usual places)")
     .action((source: string, o: PackFlags) => {
       if (!(COMPRESSIONS as readonly string[]).includes(o.compression)) {
         throw new UsageError(`pack: --compression ${o.compression}: expected one of ${COMPRESSIONS.join(', ')}`);
       }
+      if (o.tlsVerify !== 'true' && o.tlsVerify !== 'false')
+        throw new UsageError(`pack: --tls-verify ${o.tlsVerify}: expected true or false`);
       done = (async () => {
         const res = await pack({
           source,
@@ -49,11 +62,16 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
           ...(o.volume ? { volumes: o.volume } : {}),
           ...(o.user ? { user: o.user } : {}),
           compression: o.compression as Compression,
+          ...(o.reproducible ? { reproducible: true } : {}),
+          registry: { tlsVerify: o.tlsVerify === 'true', ...(o.authfile ? { authFile: o.authfile } : {}) },
           progress: process.stderr.isTTY === true,
         });
         for (const w of res.warnings) process.stderr.write(`ya-runtime-vm pack: warning: ${w}\n`);
         ctx.log.info(res, 'image packed');
-        process.stdout.write(`${res.output}\nsize: ${res.size}\nsha3-224: ${res.sha3}\n`);
+        // The link form the SDKs take for a self-hosted image: hash:sha3:<hex>:<url where it is served>.
+        process.stdout.write(
+          `${res.output}\nsize: ${res.size}\nsha3-224: ${res.sha3}\nlink: hash:sha3:${res.sha3}:<url of ${path.basename(res.output)}>\n`,
+        );
         return EXIT.OK;
       })();
     })

@@ -17,7 +17,7 @@ import { gvmiTrailer } from './gvmi-writer.js';
 import { sha3File } from './gvmi-reader.js';
 import { guestPathFault } from './guest-path.js';
 import { resolveUser } from './user.js';
-import { resolveSource, type ResolvedSource } from './import/resolve.js';
+import { resolveSource, type RegistryOptions, type ResolvedSource } from './import/resolve.js';
 import { planFlatten, writeFlattened } from './import/flatten.js';
 import { squashTar } from './import/squash.js';
 import type { ImageJson } from './import/oci-schema.js';
@@ -39,6 +39,22 @@ export interface PackOptions {
   compression?: Compression;
   /** Show mksquashfs's progress bar (on a terminal; folder sources). */
   progress?: boolean;
+  /** The same input gives the same bytes: the filesystem's creation time and every file's time are fixed. */
+  reproducible?: boolean;
+  /** `docker://` sources: skopeo's TLS and credentials options. */
+  registry?: RegistryOptions;
+}
+
+/**
+ * --reproducible: what differs between two runs of mksquashfs/sqfstar on the same input is the superblock's creation
+ * time and the root directory's time (sqfstar 4.5.1 ignores -root-time), so both are fixed, and with them every
+ * file's time (-all-time): SOURCE_DATE_EPOCH when set (the reproducible-builds convention), else 0.
+ */
+function reproducibleArgs(o: PackOptions): string[] {
+  if (!o.reproducible) return [];
+  const env = process.env['SOURCE_DATE_EPOCH'];
+  const t = env !== undefined && /^[0-9]{1,10}$/.test(env) ? env : '0';
+  return ['-mkfs-time', t, '-all-time', t];
 }
 
 export interface PackResult {
@@ -125,7 +141,8 @@ async function packFolder(
     : '';
   const meta = packMetadata({ ...o, user });
   validateMeta(meta);
-  const args = [rootfs, tmp, '-noappend', '-comp', comp, ...(o.progress ? [] : ['-quiet', '-no-progress'])];
+  const args = [rootfs, tmp, '-noappend', '-comp', comp, ...reproducibleArgs(o)];
+  args.push(...(o.progress ? [] : ['-quiet', '-no-progress']));
   // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
   await execa('mksquashfs', args, {
     stdio: o.progress ? ['ignore', 2, 'inherit'] : ['ignore', 'ignore', 'pipe'],
@@ -147,14 +164,22 @@ async function packLayers(
   const user = numericUser(o.user ?? image.User ?? '', plan.captured.get('etc/passwd'), plan.captured.get('etc/group'));
   const meta = packMetadata({ ...o, user }, image);
   validateMeta(meta);
-  await squashTar(tmp, comp, (tar) => writeFlattened(src.layers, plan, tar));
+  await squashTar(tmp, comp, reproducibleArgs(o), (tar) => writeFlattened(src.layers, plan, tar));
   return meta;
 }
 
 export async function pack(o: PackOptions): Promise<PackResult> {
   validateFlags(o);
   const output = path.resolve(o.output);
-  const src = await resolveSource(o.source);
+  const src = await resolveSource(o.source, o.registry ?? {});
+  try {
+    return await packResolved(o, output, src);
+  } finally {
+    await src.cleanup?.();
+  }
+}
+
+async function packResolved(o: PackOptions, output: string, src: ResolvedSource): Promise<PackResult> {
   if (src.kind === 'image' && path.resolve(src.what) === output)
     throw new PackError('PACK_OUTPUT_INSIDE', `pack: output ${output} is the input`);
   const comp = o.compression ?? 'lzo';

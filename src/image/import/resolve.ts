@@ -4,6 +4,7 @@
  *   oci:DIR[:TAG]            an OCI image layout folder
  *   oci-archive:FILE[:TAG]   the same in a tar
  *   docker-archive:FILE[:REPO:TAG]  a `docker save` tar (classic, or Docker 25+ with an OCI layout inside)
+ *   docker://REPO[:TAG|@DIGEST]     an image in a registry, fetched by skopeo into a temporary OCI layout
  *   DIR                      an OCI layout if it has `oci-layout`, else a root filesystem folder
  *   FILE                     sniffed: a `docker save` tar (has manifest.json), an OCI layout tar (oci-layout +
  *                            index.json), else a root filesystem tar (plain, gzip or zstd)
@@ -17,8 +18,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { PackError } from '../errors.js';
+import { execa } from 'execa';
+import { ImageToolError, PackError } from '../errors.js';
 import { DirStore, TarStore, isDirectory, type BlobStore } from './blob-store.js';
 import {
   dockerManifestSchema,
@@ -43,9 +46,21 @@ export interface LayerRef {
   diffId?: string;
 }
 
-export type ResolvedSource =
+export type ResolvedSource = (
   | { kind: 'rootfs-dir'; dir: string }
-  | { kind: 'image'; what: string; config: ImageJson | undefined; configDigest?: string; layers: LayerRef[] };
+  | { kind: 'image'; what: string; config: ImageJson | undefined; configDigest?: string; layers: LayerRef[] }
+) & {
+  /** Removes what resolving made (a registry image's temporary layout); call when done with the layers. */
+  cleanup?: () => Promise<void>;
+};
+
+/** How `docker://` sources are fetched (skopeo's options for the source side). */
+export interface RegistryOptions {
+  /** false: plain HTTP or an unverified certificate (a local registry). */
+  tlsVerify?: boolean;
+  /** Credentials file (skopeo's --authfile); default: skopeo's usual places. */
+  authFile?: string;
+}
 
 const AMD64 = 'linux/amd64';
 
@@ -314,15 +329,42 @@ async function openArchive(file: string): Promise<TarStore> {
   return TarStore.open(file, file);
 }
 
-export async function resolveSource(source: string): Promise<ResolvedSource> {
+/**
+ * `docker://REPO[:TAG|@DIGEST]`: Debian's skopeo (the well-kept registry client: auth files, mirrors, platform
+ * selection) copies the linux/amd64 image into a temporary OCI layout, which is then read like any other.
+ */
+async function fromRegistry(source: string, o: RegistryOptions): Promise<ResolvedSource> {
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'ya-pack-'));
+  const cleanup = (): Promise<void> => fsp.rm(tmp, { recursive: true, force: true });
+  const layout = path.join(tmp, 'layout');
+  const args = ['copy', '--quiet', '--override-os', 'linux', '--override-arch', 'amd64'];
+  if (o.tlsVerify === false) args.push('--src-tls-verify=false');
+  if (o.authFile) args.push('--src-authfile', o.authFile);
+  try {
+    await execa('skopeo', [...args, source, `oci:${layout}:image`]).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'ENOENT')
+        throw new ImageToolError('TOOL_MISSING', `pack: ${source} needs skopeo (apt-get install skopeo)`);
+      const said = String((err as { stderr?: string }).stderr ?? '')
+        .trim()
+        .split('\n')
+        .pop();
+      throw new PackError('PACK_FETCH_FAILED', `pack: cannot fetch ${source}${said ? `: ${said}` : ''}`, {
+        cause: err,
+      });
+    });
+    const image = await imageFromOci(new DirStore(layout, source), 'image');
+    return { ...image, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+export async function resolveSource(source: string, registry: RegistryOptions = {}): Promise<ResolvedSource> {
   const prefix = /^(oci|oci-archive|docker-archive|docker):(.*)$/.exec(source);
   if (prefix) {
     const [, transport, rest] = prefix as unknown as [string, string, string];
-    if (transport === 'docker')
-      throw new PackError(
-        'PACK_SOURCE_UNSUPPORTED',
-        `pack: ${source}: registries are not supported yet; save the image (skopeo copy ${source} oci:DIR) and pack oci:DIR`,
-      );
+    if (transport === 'docker') return fromRegistry(source, registry);
     const { p, tag } = splitTag(rest);
     if (transport === 'oci') {
       if (!(await isDirectory(p))) throw new PackError('PACK_NOT_AN_IMAGE', `pack: ${p} is not a folder`);

@@ -10,9 +10,10 @@ import { TarWriter } from '../tar/writer.js';
 export async function squashTar(
   output: string,
   compression: string,
+  extraArgs: readonly string[],
   write: (tar: TarWriter) => Promise<void>,
 ): Promise<void> {
-  const args = ['-comp', compression, '-root-mode', '0755', '-root-uid', '0', '-root-gid', '0'];
+  const args = ['-comp', compression, '-root-mode', '0755', '-root-uid', '0', '-root-gid', '0', ...extraArgs];
   args.push('-no-progress', '-quiet', '-force', output);
   const child = spawn('sqfstar', args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';

@@ -124,6 +124,22 @@ describe('pack: every source format flattens the fixture to the same tree', () =
     });
   }
 
+  it('--reproducible: the same input gives the same bytes, a second later too, for layers and for a folder', async () => {
+    const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG });
+    await writeOciLayout(path.join(dir, 'oci-repro'), img);
+    const folder = path.join(dir, 'repro-folder');
+    await fs.mkdir(path.join(folder, 'etc'), { recursive: true });
+    await fs.writeFile(path.join(folder, 'etc', 'hello'), 'hi\n');
+    for (const source of [path.join(dir, 'oci-repro'), folder]) {
+      const once = async (n: number, reproducible: boolean): Promise<string> =>
+        (await pack({ source, output: path.join(dir, `repro-${n}.gvmi`), reproducible })).sha3;
+      const a = await once(1, true);
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(await once(2, true), a, source);
+      assert.notEqual(await once(3, false), a, 'without the flag the times differ');
+    }
+  });
+
   it('flags go over the image config: --env sets K, --volume adds, the others replace', async () => {
     const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG });
     await writeOciLayout(path.join(dir, 'oci-flags'), img);

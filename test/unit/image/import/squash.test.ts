@@ -11,7 +11,7 @@ test('an early sqfstar exit is PACK_MKSQUASHFS with its message, not a hang or E
   try {
     const big = Buffer.alloc(8 * 1024 * 1024, 7);
     await assert.rejects(
-      squashTar(path.join(dir, 'out.sqfs'), 'no-such-compressor', async (tar) => {
+      squashTar(path.join(dir, 'out.sqfs'), 'no-such-compressor', [], async (tar) => {
         for (let i = 0; i < 8; i++) {
           const entry = {
             path: `f${i}`,

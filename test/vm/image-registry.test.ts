@@ -1,0 +1,106 @@
+/**
+ * `pack docker://…` (docs/image-import.md, "Sources") against a real registry: Debian's docker-registry, started by
+ * the test on loopback, an image pushed into it by skopeo. Packed with --reproducible, the image fetched from the
+ * registry is byte for byte the image packed from the layout it was pushed from. Skipped with the reason when
+ * docker-registry or skopeo is not installed. No VM is booted; it sits under test/vm for its run time.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa, execaSync, type ResultPromise } from 'execa';
+import { pack } from '../../src/image/pack.js';
+import { FIXTURE_CONFIG, FIXTURE_LAYERS } from '../helpers/import-fixture.js';
+import { buildImage, writeOciLayout } from '../helpers/oci-builder.js';
+import { waitFor } from '../helpers/wait.js';
+
+const missing = ['docker-registry', 'skopeo'].find(
+  (t) => execaSync('sh', ['-c', `command -v ${t}`], { reject: false }).exitCode !== 0,
+);
+
+async function packTemps(): Promise<string[]> {
+  return (await fs.readdir(os.tmpdir())).filter((f) => f.startsWith('ya-pack-'));
+}
+let tmpLeft: string[] = [];
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('pack docker:// from a local registry', { skip: missing ? `needs ${missing}` : false }, () => {
+  let dir: string;
+  let registry: ResultPromise;
+  let ref: string;
+  let layout: string;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-registry-'));
+    tmpLeft = await packTemps();
+    const port = await freePort();
+    const config = path.join(dir, 'config.yml');
+    await fs.writeFile(
+      config,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    registry = execa('docker-registry', ['serve', config], { reject: false, stdio: 'ignore' });
+    await waitFor(
+      'the registry to listen',
+      async () =>
+        new Promise<boolean>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(!!s.end()));
+          s.on('error', () => resolve(false));
+        }),
+      { timeoutMs: 15_000 },
+    );
+    const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG, compression: 'gzip' });
+    layout = path.join(dir, 'layout');
+    await writeOciLayout(layout, img, { tag: 'v1' });
+    ref = `docker://127.0.0.1:${port}/golem/fixture:v1`;
+    await execa('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, ref]);
+  });
+
+  after(async () => {
+    registry?.kill('SIGKILL');
+    await registry?.catch(() => undefined);
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same .gvmi as packing the layout directly, with --reproducible', async () => {
+    const a = await pack({
+      source: ref,
+      output: path.join(dir, 'from-registry.gvmi'),
+      reproducible: true,
+      registry: { tlsVerify: false },
+    });
+    await new Promise((r) => setTimeout(r, 1100)); // a second later: the times must not leak in
+    const b = await pack({
+      source: `oci:${layout}:v1`,
+      output: path.join(dir, 'from-layout.gvmi'),
+      reproducible: true,
+    });
+    assert.equal(a.sha3, b.sha3);
+    const before = new Set(tmpLeft);
+    assert.deepEqual(
+      (await packTemps()).filter((f) => !before.has(f)),
+      [],
+      'the temporary layout is removed',
+    );
+  });
+
+  it('a registry that is not there is one clear error, and nothing is left', async () => {
+    const out = path.join(dir, 'never.gvmi');
+    await assert.rejects(
+      pack({ source: 'docker://127.0.0.1:1/nothing:here', output: out, registry: { tlsVerify: false } }),
+      (err: unknown) =>
+        (err as { code?: string }).code === 'PACK_FETCH_FAILED' &&
+        /^pack: cannot fetch docker:\/\/127\.0\.0\.1:1\/nothing:here: /.test((err as Error).message),
+    );
+    await assert.rejects(fs.stat(out));
+  });
+});
