@@ -117,6 +117,41 @@ function numericUser(user: string, passwd: string | undefined, group: string | u
   return `${r.uid}:${r.gid}`;
 }
 
+/**
+ * Volumes whose guest path holds files in the image: the volume's host folder hides them at run time (the best-known
+ * Golem image pitfall; gvmkit says nothing). Recorded in the metadata as `VolumesWithContent` and warned about.
+ */
+function volumeContent(meta: Record<string, unknown>, count: (dir: string) => Promise<number> | number) {
+  return async (warnings: string[]): Promise<void> => {
+    const volumes = Object.keys((meta['Volumes'] as Record<string, unknown> | undefined) ?? {});
+    const full: string[] = [];
+    for (const v of volumes) {
+      const n = await count(v);
+      if (n === 0) continue;
+      full.push(v);
+      warnings.push(
+        `VOLUME ${v} has ${n} path${n === 1 ? '' : 's'} in the image: at run time the volume's (empty) host folder is mounted over them and hides them`,
+      );
+    }
+    if (full.length) meta['VolumesWithContent'] = full;
+  };
+}
+
+/** Entries under `dir` in a folder (symlinks not followed), counted up to `cap`. */
+async function countInFolder(dir: string, cap = 100_000): Promise<number> {
+  let n = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = await fs.readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (++n >= cap) return;
+      if (e.isDirectory()) await walk(path.join(d, e.name));
+    }
+  };
+  const st = await fs.lstat(dir).catch(() => undefined);
+  if (st?.isDirectory()) await walk(dir);
+  return n;
+}
+
 async function readOptional(file: string): Promise<string | undefined> {
   return fs.readFile(file, 'utf8').catch(() => undefined);
 }
@@ -127,6 +162,7 @@ async function packFolder(
   output: string,
   tmp: string,
   comp: Compression,
+  warnings: string[],
 ): Promise<Record<string, unknown>> {
   const rel = path.relative(await fs.realpath(rootfs), output);
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
@@ -141,6 +177,7 @@ async function packFolder(
     : '';
   const meta = packMetadata({ ...o, user });
   validateMeta(meta);
+  await volumeContent(meta, (v) => countInFolder(path.join(rootfs, v)))(warnings);
   const args = [rootfs, tmp, '-noappend', '-comp', comp, ...reproducibleArgs(o)];
   args.push(...(o.progress ? [] : ['-quiet', '-no-progress']));
   // With a progress bar, mksquashfs draws on our stderr (its stdout too: pack's own stdout carries only the result).
@@ -158,12 +195,14 @@ async function packLayers(
   src: Extract<ResolvedSource, { kind: 'image' }>,
   tmp: string,
   comp: Compression,
+  warnings: string[],
 ): Promise<Record<string, unknown>> {
   const plan = await planFlatten(src.layers);
   const image = src.config?.config ?? {};
   const user = numericUser(o.user ?? image.User ?? '', plan.captured.get('etc/passwd'), plan.captured.get('etc/group'));
   const meta = packMetadata({ ...o, user }, image);
   validateMeta(meta);
+  await volumeContent(meta, (v) => plan.countUnder(v))(warnings);
   await squashTar(tmp, comp, reproducibleArgs(o), (tar) => writeFlattened(src.layers, plan, tar));
   return meta;
 }
@@ -192,8 +231,8 @@ async function packResolved(o: PackOptions, output: string, src: ResolvedSource)
   try {
     const meta =
       src.kind === 'rootfs-dir'
-        ? await packFolder(o, path.resolve(src.dir), output, tmp, comp)
-        : await packLayers(o, src, tmp, comp);
+        ? await packFolder(o, path.resolve(src.dir), output, tmp, comp, warnings)
+        : await packLayers(o, src, tmp, comp, warnings);
     await fs.appendFile(tmp, gvmiTrailer(meta));
     await fs.rename(tmp, output);
   } catch (err) {

@@ -164,6 +164,8 @@ export interface FlattenPlan {
   /** Content of the final /etc/passwd and /etc/group, when they are regular files. */
   captured: Map<string, string>;
   paths: number;
+  /** How many paths of the result lie under the folder `dir` (no leading `/`). */
+  countUnder(dir: string): number;
 }
 
 /** Pass 1: headers only; returns what pass 2 writes. */
@@ -219,7 +221,13 @@ export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenP
     const text = n?.src ? capturedBySrc.get(`${n.src.layer}:${n.src.index}`) : undefined;
     if (text !== undefined) captured.set(p, text);
   }
-  return { dirs, emits, metaOf: metaBySrc, captured, paths: tree.nodes.size };
+  const countUnder = (dir: string): number => {
+    const prefix = `${dir.replace(/^\/+|\/+$/g, '')}/`;
+    let n = 0;
+    for (const p of tree.nodes.keys()) if (p.startsWith(prefix)) n++;
+    return n;
+  };
+  return { dirs, emits, metaOf: metaBySrc, captured, paths: tree.nodes.size, countUnder };
 }
 
 function applyLayer(tree: Tree, entries: LayerEntry[], li: number, what: string, metaBySrc: Map<string, Meta>): void {

@@ -124,6 +124,29 @@ describe('pack: every source format flattens the fixture to the same tree', () =
     });
   }
 
+  it('a VOLUME with files in the image is warned about and recorded, for layers and for a folder', async () => {
+    const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG });
+    await writeOciLayout(path.join(dir, 'oci-vol'), img);
+    const folder = path.join(dir, 'vol-folder');
+    await fs.mkdir(path.join(folder, 'etc'), { recursive: true });
+    await fs.writeFile(path.join(folder, 'etc', 'a'), 'a');
+    await fs.writeFile(path.join(folder, 'etc', 'b'), 'b');
+    // /data is a volume of the image too, but its files were whited out: nothing to say about it.
+    const layered = await pack({
+      source: path.join(dir, 'oci-vol'),
+      output: path.join(dir, 'vol1.gvmi'),
+      volumes: ['/etc'],
+    });
+    assert.deepEqual(layered.warnings, [
+      "VOLUME /etc has 3 paths in the image: at run time the volume's (empty) host folder is mounted over them and hides them",
+    ]);
+    assert.deepEqual((await gvmiMetadata(path.join(dir, 'vol1.gvmi')))['VolumesWithContent'], ['/etc']);
+    const plain = await pack({ source: folder, output: path.join(dir, 'vol2.gvmi'), volumes: ['/etc', '/empty'] });
+    assert.equal(plain.warnings.length, 1);
+    assert.match(plain.warnings[0]!, /^VOLUME \/etc has 2 paths in the image/);
+    assert.deepEqual((await gvmiMetadata(path.join(dir, 'vol2.gvmi')))['VolumesWithContent'], ['/etc']);
+  });
+
   it('--reproducible: the same input gives the same bytes, a second later too, for layers and for a folder', async () => {
     const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG });
     await writeOciLayout(path.join(dir, 'oci-repro'), img);
