@@ -90,6 +90,11 @@ const MEANING: Record<string, string> = {
     'Round trip of a ping from VM A to VM B over the VPN described for `vpn-tcp` (A → QEMU A → switch in Node → QEMU B → B and back): busybox `ping -A node-b` in A, which sends the next echo as soon as the reply came, timed by the host clock as (wall of `ping -A -c 21` − wall of `ping -A -c 1`) / 20, so the exec and ping start-up cancel out; one sample = the mean of 20 back-to-back round trips, after pings that fill the ARP cache. ' +
     "Not ping's own `time=`: that is the guest clock, which under TCG falls back to jiffies (4 ms steps) when the kernel drops the TSC; it is listed among the floors for reference. " +
     "Floors: the same inside A to 127.0.0.1 (ICMP through the guest's own loopback, no device) and busybox `ping -A 127.0.0.1` on the host (by its own `time=`, the host clock, means of 20: a process spawn's jitter exceeds that round trip). Rounds alternate the three.",
+  'pack-layers':
+    '`ya-runtime-vm pack oci:DIR:TAG -o OUT.gvmi --compression lzo` (docs/image-import.md) of an OCI layout of two uncompressed layers, the bench root filesystem and 100 MiB of random bytes in 4 files, timed from spawning the CLI to its exit: two passes over the layers (headers, then contents), the flattened tar streamed into sqfstar. ' +
+    'Floor: mksquashfs -comp lzo of the same tree already flattened in a folder (what gvmkit-build does after Docker has flattened it). Runs alternate.',
+  'pack-gzip-layers':
+    'The same as `pack-layers`, with the layers gzip-compressed (zlib, default level), as registries and Docker 29 saves hold them: each layer is decompressed twice (once per pass). Same floor.',
   'cli-version':
     'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
   'deploy-100mib':

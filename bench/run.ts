@@ -8,7 +8,7 @@
  * scenario that fails is recorded as not measured, with its error, and the run goes on. No figure is asserted
  * anywhere: speed is reported, not tested (it varies with the machine's load).
  *
- * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory, net.
+ * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory, net, pack.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -30,8 +30,9 @@ import { idleMemory } from './idle-memory.js';
 import { nodeCost } from './node-cost.js';
 import { vpnNetwork } from './net.js';
 import { textTable, writeReport } from './report.js';
+import { packSpeed } from './pack.js';
 
-const ALL = ['node', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net'] as const;
+const ALL = ['node', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net', 'pack'] as const;
 type ScenarioId = (typeof ALL)[number];
 
 const TITLES: Record<ScenarioId, string> = {
@@ -43,6 +44,7 @@ const TITLES: Record<ScenarioId, string> = {
   '9p': '9p sequential write/read',
   memory: 'Idle memory (1 and 4 activities)',
   net: 'VPN network between two VMs',
+  pack: 'pack of a 100 MB image (uncompressed and gzip layers)',
 };
 
 const CPUS = 1;
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
   await withVm(['9p'], '9p', async (vm) => attempt('9p', () => volumeIo(ctx, vm, '9p')));
   await attempt('memory', () => idleMemory(ctx));
   await attempt('net', () => vpnNetwork(ctx));
+  await attempt('pack', () => packSpeed(ctx));
 
   const manifestKernel = guest.manifest['kernel'];
   const results: BenchResults = {

@@ -80,7 +80,7 @@ async function buildFloorInitramfs(init: string): Promise<string> {
   });
 }
 
-async function makeRootfs(dir: string): Promise<void> {
+export async function makeRootfs(dir: string): Promise<void> {
   await execa('bash', [path.join(REPO_ROOT, 'scripts', 'make-test-image'), '--rootfs', dir], { cwd: REPO_ROOT });
 }
 

@@ -285,7 +285,7 @@ export async function writeFlattened(layers: readonly LayerRef[], plan: FlattenP
     const emits = plan.emits.get(li);
     let index = 0;
     let written = 0;
-    for await (const m of layerMembers(layer)) {
+    for await (const m of layerMembers(layer, 'blob')) {
       const i = index++;
       const ps = emits?.get(i);
       if (!ps) continue;

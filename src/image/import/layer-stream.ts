@@ -107,11 +107,17 @@ export interface LayerTar {
  * The layer's members, in order. After the last one the generator drains the rest of the blob and checks the
  * digests, throwing PACK_DIGEST_MISMATCH; a malformed tar is PACK_BAD_LAYER.
  */
-export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> {
+export async function* layerMembers(layer: LayerRef, check: 'all' | 'blob' = 'all'): AsyncGenerator<TarMember> {
   const blobHash = crypto.createHash('sha256');
   const tarHash = crypto.createHash('sha256');
   const rawStream = layer.open();
-  const raw = hashed(rawStream as AsyncIterable<unknown>, blobHash);
+  // Hashing costs as much as reading: each byte is hashed once per pass. `blob` (pass 2, after pass 1 checked
+  // everything) checks only the stored bytes, which still catches a layer changed between the passes; an
+  // uncompressed layer's tar is its stored bytes, so its diff_id is the blob hash.
+  const hashBlob = check === 'all' || layer.blobDigest !== undefined;
+  const raw: AsyncIterator<Buffer> = hashBlob
+    ? hashed(rawStream as AsyncIterable<unknown>, blobHash)
+    : (rawStream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const { head, all } = await peek(raw);
   let plain: AsyncIterable<unknown>;
   let done: Promise<void> = Promise.resolve();
@@ -133,7 +139,11 @@ export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> 
   } else {
     plain = all;
   }
-  const chunks = new Chunks(hashed(plain, tarHash)[Symbol.asyncIterator]());
+  const compressed = plain !== all;
+  const hashTar = compressed && check === 'all';
+  const chunks = new Chunks(
+    (hashTar ? hashed(plain, tarHash) : (plain as AsyncIterable<Buffer>))[Symbol.asyncIterator](),
+  );
   try {
     yield* readTar(chunks, layer.what);
     await chunks.drain();
@@ -160,11 +170,11 @@ export async function* layerMembers(layer: LayerRef): AsyncGenerator<TarMember> 
     stop();
     (rawStream as Readable).destroy?.();
   }
-  const blob = `sha256:${blobHash.digest('hex')}`;
-  const tar = `sha256:${tarHash.digest('hex')}`;
+  const blob = hashBlob ? `sha256:${blobHash.digest('hex')}` : undefined;
+  const tar = hashTar ? `sha256:${tarHash.digest('hex')}` : compressed ? undefined : blob;
   if (layer.blobDigest && blob !== layer.blobDigest)
     throw new PackError('PACK_DIGEST_MISMATCH', `${layer.what}: the blob's digest is ${blob}, not ${layer.blobDigest}`);
-  if (layer.diffId && tar !== layer.diffId)
+  if (layer.diffId && tar !== undefined && tar !== layer.diffId)
     throw new PackError(
       'PACK_DIGEST_MISMATCH',
       `${layer.what}: the uncompressed layer's digest is ${tar}, not the config's diff_id ${layer.diffId}`,
