@@ -53,6 +53,12 @@ export function hasHostBits(addr: number, prefix: number): boolean {
   return networkOf(addr, prefix) !== addr;
 }
 
+/**
+ * Host names the VPN's `hosts` may carry into the guest's /etc/hosts: what DNS labels use, plus `_`; nothing that
+ * ends or splits a line or a field there. Checked by the CreateNetwork plan and by the NET_CONFIG codec.
+ */
+export const HOST_NAME_PATTERN = /^[A-Za-z0-9._-]{1,253}$/;
+
 /** `aa:bb:cc:dd:ee:ff` (hex, either case) -> 6 bytes, or undefined. */
 export function parseMac(text: string): Uint8Array | undefined {
   if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) return undefined;

@@ -3,7 +3,7 @@
  * /etc/hosts lines and resolvers. Encoding, decoding and the value checks both directions share (a host name that
  * could add a line or a field to /etc/hosts never reaches the wire, and is refused if it comes off it). Pure.
  */
-import { hasHostBits, parseIpv4 } from '../net-address.js';
+import { HOST_NAME_PATTERN, hasHostBits, parseIpv4 } from '../net-address.js';
 import type { FieldReader, FieldWriter } from './wire.js';
 
 export const NET_MAX_ADDRESSES = 16;
@@ -17,8 +17,6 @@ export const NET_MAX_METRIC = 32766;
 /** flags bit 0: packets from this NIC's addresses leave only through this NIC (init's own table and rules). */
 export const NET_ISOLATE = 1;
 const KNOWN_FLAGS = NET_ISOLATE;
-/** Host names in NET_CONFIG: what DNS labels use, plus `_`; nothing that ends or splits an /etc/hosts line. */
-export const HOST_NAME_PATTERN = /^[A-Za-z0-9._-]{1,253}$/;
 
 export interface NetAddress {
   /** Dotted quad. */

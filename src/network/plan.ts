@@ -11,7 +11,17 @@
  * INET: one network; its `if_addr`, a default route via its gateway, MTU INET_MTU, and the resolvers the original
  * writes (1.1.1.1, 8.8.8.8), which the ExeUnit allows and redirects.
  */
-import { formatIpv4, hasHostBits, maskPrefix, networkOf, parseIpv4, prefixMask } from '../net-address.js';
+import {
+  HOST_NAME_PATTERN,
+  formatIpv4,
+  formatMac,
+  hasHostBits,
+  ipv4Bytes,
+  maskPrefix,
+  networkOf,
+  parseIpv4,
+  prefixMask,
+} from '../net-address.js';
 import { NetworkError } from './errors.js';
 import type { NetworkRole } from './endpoint.js';
 
@@ -31,7 +41,6 @@ export const MAX_NETWORKS = 16;
 /** Entries in `hosts`, and their bytes in all (the guest frame that carries them is at most 1 MiB). */
 export const MAX_HOSTS = 4096;
 export const MAX_HOSTS_BYTES = 256 * 1024;
-const HOST_NAME = /^[A-Za-z0-9._-]{1,253}$/;
 
 export interface NetworkSpec {
   addr: string;
@@ -84,7 +93,7 @@ export function planNic(req: CreateNetworkRequest): NicPlan {
   const hostBytes = hosts.reduce((n, [name]) => n + 8 + Buffer.byteLength(name), 0);
   if (hostBytes > MAX_HOSTS_BYTES) throw bad(`hosts take ${hostBytes} bytes, at most ${MAX_HOSTS_BYTES}`);
   const hostLines = hosts.map(([name, ip]) => {
-    if (!HOST_NAME.test(name))
+    if (!HOST_NAME_PATTERN.test(name))
       throw bad(`host name ${JSON.stringify(name)} is not 1..253 characters of A-Z a-z 0-9 . - _`);
     const addr = parseIpv4(ip);
     if (addr === undefined) throw bad(`address ${JSON.stringify(ip)} of host ${name} is not an IPv4 address`);
@@ -172,11 +181,5 @@ function cidr(n: { network: number; prefix: number }): string {
 
 /** `90:13:` and the four bytes of the address. */
 export function macFor(addr: number): string {
-  return [
-    '90',
-    '13',
-    ...formatIpv4(addr)
-      .split('.')
-      .map((b) => Number(b).toString(16).padStart(2, '0')),
-  ].join(':');
+  return formatMac(Uint8Array.of(0x90, 0x13, ...ipv4Bytes(addr)));
 }

@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PackError } from '../errors.js';
-import { indexTarFile, openMember, type TarIndexedMember, type TarMemberIndex } from '../tar/member-index.js';
+import {
+  indexTarFile,
+  normalizeMemberPath,
+  openMember,
+  type TarIndexedMember,
+  type TarMemberIndex,
+} from '../tar/member-index.js';
 import { TarFormatError } from '../tar/errors.js';
 
 /** Largest JSON document read whole (index, manifest, config): far above any real one. */
@@ -24,8 +30,9 @@ export interface BlobStore {
   readBytes(rel: string): Promise<Buffer>;
 }
 
+/** A path as the member index keys it (one rule for both), after resolving `.` and `..` segments. */
 function normalize(rel: string): string {
-  return path.posix.normalize(rel.replace(/^\.?\/+/, '')).replace(/^\.\//, '');
+  return normalizeMemberPath(path.posix.normalize(rel));
 }
 
 async function readAll(stream: NodeJS.ReadableStream, what: string): Promise<Buffer> {

@@ -85,7 +85,7 @@ function implicitDir(mode = 0o755): Meta {
 }
 
 /** `./a//b/` → `a/b`; '' for the root; throws for a path that leaves the root. */
-export function normalizeMemberPath(p: string, what: string): string {
+export function layerPath(p: string, what: string): string {
   if (Buffer.byteLength(p) > MAX_PATH_BYTES)
     throw new PackError(
       'PACK_BAD_LAYER',
@@ -178,7 +178,7 @@ export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenP
     let index = 0;
     for await (const m of layerMembers(layer)) {
       const i = index++;
-      const p = normalizeMemberPath(m.entry.path, layer.what);
+      const p = layerPath(m.entry.path, layer.what);
       if (p === '') continue; // the root's own entry: sqfstar gets the root's attributes from its options
       const meta = metaOf(m.entry);
       entries.push({ index: i, path: p, meta });
@@ -250,7 +250,7 @@ function applyLayer(tree: Tree, entries: LayerEntry[], li: number, what: string,
     }
     const p = e.path;
     if (e.meta.type === 'hardlink') {
-      const target = normalizeMemberPath(e.meta.linkname, what);
+      const target = layerPath(e.meta.linkname, what);
       const t = tree.nodes.get(target);
       if (!t || t.meta.type === 'directory')
         throw new PackError(
