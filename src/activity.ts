@@ -324,7 +324,13 @@ function netConfigSpec(deviceMac: string, plan: NicPlan): NetConfigSpec {
   return { deviceMac, ...nic, flags: isolate ? NET_ISOLATE : 0 };
 }
 
+/** The MOUNT of one volume; image VOLUME paths ask the guest to seed the volume with the image's files there. */
 function volumeMount(v: Volume, transport: 'virtiofs' | '9p' | 'none'): MountSpec {
+  const spec = volumeSource(v, transport);
+  return v.seedFromImage ? { ...spec, seed: true } : spec;
+}
+
+function volumeSource(v: Volume, transport: 'virtiofs' | '9p' | 'none'): MountSpec {
   switch (v.kind) {
     case 'host':
       return transport === '9p'

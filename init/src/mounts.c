@@ -5,15 +5,19 @@
  * MOUNT_ROOT:  squashfs image (disk found by serial) on /mnt/image; ext4 disk (by serial) or tmpfs on /mnt/upper;
  *              overlay on /mnt/root; then, as switch_root does: chdir, mount --move onto /, chroot. Then the
  *              ROOT_MOUNTS table, hostname, /etc/hosts, /etc/resolv.conf when the image has none.
- * MOUNT:       one volume (virtiofs, 9p, tmpfs, ext4 by serial) on a target created with mkdir -p.
+ * MOUNT:       one volume (virtiofs, 9p, tmpfs, ext4 by serial) on a target created with mkdir -p; with the SEED
+ *              flag, the folder the volume covers is opened first and, if it has files, copied into the volume
+ *              while the volume is still empty (seed.c).
  */
 #define _GNU_SOURCE
 #include "mounts.h"
 #include "log.h"
+#include "seed.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +249,25 @@ static int mount_by_type(const char *type, const char *src, const char *dst, con
 	return fail_msg(EINVAL, "mount: unsupported fstype \"%s\"", type);
 }
 
+/* Copy the image's files that the new mount on dst covers into it; closes covered. */
+static int seed_volume(int covered, const char *dst)
+{
+	int vol = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (vol < 0) {
+		close(covered);
+		return fail("mount %s: open the volume", dst);
+	}
+	struct seed_stats st;
+	int r = seed_tree(covered, vol, dst, &st);
+	close(covered);
+	close(vol);
+	if (r == 0 && st.files + st.dirs + st.links)
+		log_info("seed %s: %lu files, %lu folders, %lu hard links, %llu bytes%s%s", dst, st.files, st.dirs, st.links,
+			 st.bytes, st.owners_kept ? "" : "; owners not kept (the volume refused chown)",
+			 st.skipped ? "; some device nodes or sockets skipped" : "");
+	return r;
+}
+
 int mounts_volume(const struct proto_msg *m)
 {
 	char type[32], src[PATH_MAX], dst[PATH_MAX], opts[4096];
@@ -257,8 +280,23 @@ int mounts_volume(const struct proto_msg *m)
 		return -1;
 	if (n_volumes >= MAX_VOLUMES)
 		return fail_msg(ENOSPC, "mount %s: more than %d volumes", dst, MAX_VOLUMES);
-	if (mkdir_p(dst, 0755) < 0 || mount_by_type(type, src, dst, opts) < 0)
+	if (mkdir_p(dst, 0755) < 0)
 		return -1;
+	int seed = m->u.mount.flags & PROTO_MOUNT_SEED, covered = -1;
+	/* Opened before the mount: afterwards the path leads into the volume and this descriptor still to what it hides. */
+	if (seed && (covered = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail("mount %s: open the image's folder", dst);
+	if (mount_by_type(type, src, dst, opts) < 0) {
+		if (covered >= 0)
+			close(covered);
+		return -1;
+	}
+	if (seed && seed_volume(covered, dst) < 0) {
+		int e = errno;
+		umount2(dst, MNT_DETACH);
+		errno = e;
+		return -1;
+	}
 	volumes[n_volumes] = strdup(dst);
 	if (volumes[n_volumes])
 		n_volumes++;

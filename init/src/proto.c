@@ -280,6 +280,9 @@ static int decode_host(struct cur *c, struct proto_msg *m)
 		m->u.mount.source = get_str(c);
 		m->u.mount.target = get_str(c);
 		m->u.mount.options = get_str(c);
+		m->u.mount.flags = get_u32(c);
+		if (!c->err && (m->u.mount.flags & ~PROTO_MOUNT_FLAGS_KNOWN))
+			c->err = PE_BAD_VALUE;
 		break;
 	case PT_RUN:
 		m->u.run.proc_id = get_u32(c);

@@ -1,5 +1,5 @@
 /*
- * Guest protocol codec (docs/guest-protocol.md, version 3).
+ * Guest protocol codec (docs/guest-protocol.md, version 4).
  *
  * Frame = 12-byte header {u32 len, u16 type, u16 flags, u32 id} + len bytes of payload, little-endian.
  * The decoder does no I/O and allocates nothing: strings, string lists and byte fields are views into the
@@ -14,13 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3u
+#define PROTO_VERSION 4u
 #define PROTO_HDR_SIZE 12u
 #define PROTO_MAX_PAYLOAD (1024u * 1024u)
 #define PROTO_MAX_STRLIST 4096u
 #define PROTO_MAX_OUTPUT 65536u
 #define PROTO_INITIAL_CREDIT 262144u
 #define PROTO_RUN_STDIN 1u
+/* MOUNT flags: copy the image's content at the target into the volume when the volume is empty */
+#define PROTO_MOUNT_SEED 1u
+#define PROTO_MOUNT_FLAGS_KNOWN PROTO_MOUNT_SEED
 /* NET_CONFIG limits */
 #define PROTO_NET_MAX_ADDRS 16u
 #define PROTO_NET_MAX_ROUTES 16u
@@ -134,7 +137,10 @@ struct proto_msg {
 			uint64_t tmpfs_size;
 			struct proto_str hostname;
 		} mount_root;
-		struct { struct proto_str fstype, source, target, options; } mount;
+		struct {
+			struct proto_str fstype, source, target, options;
+			uint32_t flags; /* PROTO_MOUNT_SEED; no other bit */
+		} mount;
 		struct {
 			uint32_t proc_id, uid, gid, flags;
 			struct proto_str path, cwd;

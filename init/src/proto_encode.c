@@ -88,6 +88,7 @@ static void encode_payload(struct out *o, const struct proto_msg *m)
 		put_str(o, m->u.mount.source);
 		put_str(o, m->u.mount.target);
 		put_str(o, m->u.mount.options);
+		put_u32(o, m->u.mount.flags);
 		break;
 	case PT_RUN:
 		put_u32(o, m->u.run.proc_id);

@@ -9,6 +9,12 @@ import { imageConfigSchema } from '../image/image-config.js';
 const guestPath = z.string().check(z.regex(/^\//, 'must be an absolute path'));
 const bytes = z.int().check(z.nonnegative());
 
+/**
+ * Set on volumes at the image's own VOLUME paths: at boot the guest copies the image's files there into the volume
+ * while it is empty (Docker's behaviour for a new volume; docs/image-import.md, "VOLUME content").
+ */
+const seedFromImage = z.optional(z.literal(true));
+
 export const volumeSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('host'),
@@ -18,8 +24,9 @@ export const volumeSchema = z.discriminatedUnion('kind', [
     hostPath: z.string(),
     /** virtio-fs / 9p mount tag. */
     tag: z.string(),
+    seedFromImage,
   }),
-  z.strictObject({ kind: z.literal('ram'), guestPath, sizeBytes: bytes }),
+  z.strictObject({ kind: z.literal('ram'), guestPath, sizeBytes: bytes, seedFromImage }),
   z.strictObject({
     kind: z.literal('storage'),
     guestPath,
@@ -29,6 +36,7 @@ export const volumeSchema = z.discriminatedUnion('kind', [
     serial: z.string(),
     errors: z.optional(z.string()),
     preallocateBytes: z.optional(bytes),
+    seedFromImage,
   }),
 ]);
 

@@ -4,7 +4,8 @@
  *
  * Rules: every image `Volumes` key is a host volume unless overridden; overrides add or replace; `ram`/`storage`
  * on `/` choose where the root filesystem's writable layer lives (default: an ext4 disk of `--storage-gib`).
- * Volume folder names and tags derive from the guest path, so re-running deploy yields the same layout.
+ * Volume folder names and tags derive from the guest path, so re-running deploy yields the same layout. Volumes at
+ * the image's own VOLUME paths are marked `seedFromImage` (whatever backs them).
  */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -76,37 +77,10 @@ export function planDeployment(input: PlanInput): Deployment {
   if (root?.kind === 'storage') rootUpper = { ...rootUpper, sizeBytes: sectors(root.sizeBytes) };
   mounts.delete('/');
 
+  const imageVolumes = new Set(input.image.volumes);
   const volumes: Volume[] = [...mounts.keys()].sort(byDepth).map((guestPath): Volume => {
-    const m = mounts.get(guestPath)!;
-    const h = id(guestPath);
-    switch (m.kind) {
-      case 'host':
-        return {
-          kind: 'host',
-          guestPath,
-          name: `vol-${h}`,
-          hostPath: path.join(input.workdir, `vol-${h}`),
-          tag: `vol-${h}`,
-        };
-      case 'ram':
-        return { kind: 'ram', guestPath, sizeBytes: m.sizeBytes };
-      case 'storage':
-        if (m.sizeBytes < MIN_DISK) {
-          throw new DeploymentError(
-            'BAD_OVERRIDE_SIZE',
-            `--volume-override: ${guestPath}: storage size ${m.sizeBytes} is below the minimum of 8 MiB`,
-          );
-        }
-        return {
-          kind: 'storage',
-          guestPath,
-          sizeBytes: sectors(m.sizeBytes),
-          diskPath: path.join(input.workdir, 'disks', `storage-${h}.img`),
-          serial: `st-${h}`,
-          ...(m.errors ? { errors: m.errors } : {}),
-          ...(m.preallocateBytes !== undefined ? { preallocateBytes: m.preallocateBytes } : {}),
-        };
-    }
+    const v = planVolume(guestPath, mounts.get(guestPath)!, input.workdir);
+    return imageVolumes.has(guestPath) ? { ...v, seedFromImage: true } : v;
   });
 
   return {
@@ -128,6 +102,38 @@ export function deployOutput(d: Deployment): {
 } {
   const vols = d.volumes.flatMap((v) => (v.kind === 'host' ? [{ name: v.name, path: v.guestPath }] : []));
   return { startMode: 'blocking', valid: { Ok: '' }, vols };
+}
+
+function planVolume(guestPath: string, m: MountOverride, workdir: string): Volume {
+  const h = id(guestPath);
+  switch (m.kind) {
+    case 'host':
+      return {
+        kind: 'host',
+        guestPath,
+        name: `vol-${h}`,
+        hostPath: path.join(workdir, `vol-${h}`),
+        tag: `vol-${h}`,
+      };
+    case 'ram':
+      return { kind: 'ram', guestPath, sizeBytes: m.sizeBytes };
+    case 'storage':
+      if (m.sizeBytes < MIN_DISK) {
+        throw new DeploymentError(
+          'BAD_OVERRIDE_SIZE',
+          `--volume-override: ${guestPath}: storage size ${m.sizeBytes} is below the minimum of 8 MiB`,
+        );
+      }
+      return {
+        kind: 'storage',
+        guestPath,
+        sizeBytes: sectors(m.sizeBytes),
+        diskPath: path.join(workdir, 'disks', `storage-${h}.img`),
+        serial: `st-${h}`,
+        ...(m.errors ? { errors: m.errors } : {}),
+        ...(m.preallocateBytes !== undefined ? { preallocateBytes: m.preallocateBytes } : {}),
+      };
+  }
 }
 
 /** Sort key so parents are mounted before children. */

@@ -15,7 +15,7 @@ import { checkNetConfig, readNetConfig, writeNetConfig, type NetConfigMsg } from
 export { MAX_STRLIST } from './wire.js';
 export type { NetAddress, NetConfigMsg, NetHost, NetRoute } from './net-config-frame.js';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const HEADER_SIZE = 12;
 /** Largest payload of a frame (1 MiB). */
 export const MAX_PAYLOAD = 1048576;
@@ -25,6 +25,9 @@ export const INITIAL_CREDIT = 262144;
 export const MAX_OUTPUT_CHUNK = 65536;
 /** RUN flags bit 0: keep stdin open for STDIN frames. */
 export const RUN_STDIN = 1;
+/** MOUNT flags bit 0: copy the image's files at the target into the volume when it is empty. */
+export const MOUNT_SEED = 1;
+const MOUNT_FLAGS_KNOWN = MOUNT_SEED;
 
 /** Message type numbers (the `type` header field). */
 export const MsgType = {
@@ -65,7 +68,16 @@ export type MountRootMsg = {
   tmpfsSize: bigint;
   hostname: string;
 };
-export type MountMsg = { type: 'MOUNT'; id: number; fstype: string; source: string; target: string; options: string };
+export type MountMsg = {
+  type: 'MOUNT';
+  id: number;
+  fstype: string;
+  source: string;
+  target: string;
+  options: string;
+  /** MOUNT_SEED or 0. */
+  flags: number;
+};
 export type RunMsg = {
   type: 'RUN';
   id: number;
@@ -127,10 +139,12 @@ function payloadOf(msg: Message, w: FieldWriter): void {
         .str('hostname', msg.hostname, true);
       return;
     case 'MOUNT':
+      checkMountFlags(`MOUNT (id ${msg.id})`, msg.flags, (m) => new GuestArgumentError(m));
       w.str('fstype', msg.fstype, true)
         .str('source', msg.source, true)
         .str('target', msg.target, true)
-        .str('options', msg.options, true);
+        .str('options', msg.options, true)
+        .u32('flags', msg.flags);
       return;
     case 'RUN':
       w.u32('proc_id', msg.procId)
@@ -229,6 +243,10 @@ function checkLevel(what: string, level: number, err: (m: string) => Error): ass
     throw err(`${what}: level ${level} is not 0 (info), 1 (warning) or 2 (fatal)`);
 }
 
+function checkMountFlags(what: string, flags: number, err: (m: string) => Error): void {
+  if ((flags & ~MOUNT_FLAGS_KNOWN) !== 0) throw err(`${what}: flags 0x${flags.toString(16)} has unknown bits`);
+}
+
 const protoErr = (m: string): Error => new GuestProtocolError(m);
 
 /** Decodes the payload of a frame whose header was checked by decodeHeader. */
@@ -259,7 +277,9 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
         source: r.str('source'),
         target: r.str('target'),
         options: r.str('options'),
+        flags: r.u32('flags'),
       };
+      checkMountFlags(what, msg.flags, protoErr);
       break;
     case 'RUN':
       msg = {

@@ -26,6 +26,7 @@ import {
   isGuestMessage,
   type Message,
   type NetConfigMsg,
+  MOUNT_SEED,
   PROTOCOL_VERSION,
   RUN_STDIN,
 } from './frames.js';
@@ -51,6 +52,8 @@ export interface MountSpec {
   target: string;
   /** Mount data, usually empty. */
   options: string;
+  /** Copy the image's files at `target` into the volume when the volume is empty (MOUNT_SEED). */
+  seed?: boolean;
 }
 
 /** A NET_CONFIG request (docs/guest-protocol.md): the NIC's boot MAC, its new MAC, MTU, addresses, routes, hosts. */
@@ -129,7 +132,14 @@ export class GuestClient {
   /** Mounts one volume; send parents first. */
   async mount(spec: MountSpec): Promise<void> {
     await this.request(
-      { type: 'MOUNT', fstype: spec.fstype, source: spec.source, target: spec.target, options: spec.options },
+      {
+        type: 'MOUNT',
+        fstype: spec.fstype,
+        source: spec.source,
+        target: spec.target,
+        options: spec.options,
+        flags: spec.seed ? MOUNT_SEED : 0,
+      },
       `MOUNT ${spec.fstype} ${spec.source} on ${spec.target}`,
     );
   }

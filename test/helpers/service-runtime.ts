@@ -12,10 +12,19 @@ export interface ServiceRuntime {
   base: string;
 }
 
-/** Resources of the offer (default: 2 vCPUs, 0.5 GiB, 2 GiB of storage). `extra` goes after the global options. */
+/**
+ * Resources of the offer (default: 2 vCPUs, 0.5 GiB, 2 GiB of storage). `extra` goes after the global options;
+ * `beforeStart` runs between deploy and start (as the ExeUnit may fill a volume's folder then).
+ */
 export async function spawnRuntime(
   image: string,
-  opts: { cpuCores?: number; memGib?: number; storageGib?: number; extra?: string[] } = {},
+  opts: {
+    cpuCores?: number;
+    memGib?: number;
+    storageGib?: number;
+    extra?: string[];
+    beforeStart?: (workdir: string) => Promise<void>;
+  } = {},
 ): Promise<ServiceRuntime> {
   const { workdir, base } = await longWorkdir();
   const resources = [
@@ -27,6 +36,7 @@ export async function spawnRuntime(
     String(opts.storageGib ?? 2),
   ];
   await deployTo(workdir, image, resources);
+  await opts.beforeStart?.(workdir);
   const client = ExeUnitClient.spawn({
     workdir,
     globalArgs: ['--workdir', workdir, '--task-package', image, ...resources, ...(opts.extra ?? [])],

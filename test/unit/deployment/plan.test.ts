@@ -39,6 +39,27 @@ test('image volumes become host volumes; overrides replace and add; parents firs
   assert.ok(st && st.kind === 'storage' && st.sizeBytes === 1e9 && st.errors === 'remount-ro');
 });
 
+test("volumes at the image's VOLUME paths are seeded from the image, whatever backs them; others are not", () => {
+  const d = planDeployment({
+    workdir: '/w',
+    image,
+    overrides: parseVolumeOverride('{"/golem/output":{"ram":{"size":"1gi"}},"/extra":{"host":{}}}'),
+  });
+  assert.deepEqual(
+    d.volumes.map((v) => [v.guestPath, v.kind, v.seedFromImage ?? false]),
+    [
+      ['/extra', 'host', false],
+      ['/golem/input', 'host', true],
+      ['/golem/output', 'ram', true],
+    ],
+  );
+  assert.equal(deploymentSchema.safeParse(d).success, true);
+  assert.equal(
+    deploymentSchema.safeParse({ ...d, volumes: [{ ...d.volumes[0], seedFromImage: false }] }).success,
+    false,
+  );
+});
+
 test('the layout is stable across re-deploys', () => {
   const a = planDeployment({ workdir: '/w', image, overrides: new Map() });
   const b = planDeployment({ workdir: '/w', image, overrides: new Map() });

@@ -15,16 +15,16 @@ test('hello exchanges versions', async () => {
 
 test('hello rejects another protocol version', async () => {
   const { client, guest } = await setup();
-  // A version-2 init has no NET_CONFIG: a host of version 3 must refuse it.
+  // A version-3 init reads no MOUNT flags: a host of version 4 must refuse it.
   guest.handlers.set('HELLO', (m, g) =>
-    g.send({ type: 'HELLO_OK', id: m.id, version: 2, description: 'ya-init 0.1.0' }),
+    g.send({ type: 'HELLO_OK', id: m.id, version: 3, description: 'ya-init 0.1.0' }),
   );
   await assert.rejects(
     client.hello(),
     (err: unknown) =>
       err instanceof GuestProtocolError &&
       err.code === 'GUEST_VERSION_MISMATCH' &&
-      err.message === 'guest init "ya-init 0.1.0" speaks protocol version 2, the host 3',
+      err.message === 'guest init "ya-init 0.1.0" speaks protocol version 3, the host 4',
   );
 });
 
@@ -32,11 +32,13 @@ test('mountRoot, mount and sync send the documented fields', async () => {
   const { client, guest } = await setup();
   await client.mountRoot({ imageSerial: 'img', upperSerial: '', tmpfsSize: 1024, hostname: 'vm' });
   await client.mount({ fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '' });
+  await client.mount({ fstype: 'tmpfs', source: 'tmpfs', target: '/data', options: 'size=1024', seed: true });
   await client.sync();
   assert.deepEqual(guest.received, [
     { type: 'MOUNT_ROOT', id: 1, imageSerial: 'img', upperSerial: '', tmpfsSize: 1024n, hostname: 'vm' },
-    { type: 'MOUNT', id: 2, fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '' },
-    { type: 'SYNC', id: 3 },
+    { type: 'MOUNT', id: 2, fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '', flags: 0 },
+    { type: 'MOUNT', id: 3, fstype: 'tmpfs', source: 'tmpfs', target: '/data', options: 'size=1024', flags: 1 },
+    { type: 'SYNC', id: 4 },
   ]);
 });
 

@@ -53,7 +53,15 @@ export const FRAME_VECTORS: FrameVector[] = [
   },
   {
     direction: H2G,
-    message: { type: 'MOUNT', id: 4, fstype: 'virtiofs', source: 'vol0', target: '/golem/input', options: '' },
+    message: {
+      type: 'MOUNT',
+      id: 4,
+      fstype: 'virtiofs',
+      source: 'vol0',
+      target: '/golem/input',
+      options: '',
+      flags: 1,
+    },
   },
   {
     direction: H2G,
@@ -64,15 +72,32 @@ export const FRAME_VECTORS: FrameVector[] = [
       source: 'vol1',
       target: '/golem/output',
       options: 'trans=virtio,version=9p2000.L,msize=524288',
+      flags: 0,
     },
   },
   {
     direction: H2G,
-    message: { type: 'MOUNT', id: 6, fstype: 'tmpfs', source: '', target: '/golem/tmp', options: 'size=1073741824' },
+    message: {
+      type: 'MOUNT',
+      id: 6,
+      fstype: 'tmpfs',
+      source: '',
+      target: '/golem/tmp',
+      options: 'size=1073741824',
+      flags: 1,
+    },
   },
   {
     direction: H2G,
-    message: { type: 'MOUNT', id: 7, fstype: 'ext4', source: 'yavol2', target: '/data', options: 'errors=remount-ro' },
+    message: {
+      type: 'MOUNT',
+      id: 7,
+      fstype: 'ext4',
+      source: 'yavol2',
+      target: '/data',
+      options: 'errors=remount-ro',
+      flags: 0,
+    },
   },
   {
     direction: H2G,
@@ -277,6 +302,16 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     direction: H2G,
     reason: 'MOUNT frame (id 4): payload ends inside str options (offset 36, needs 4 bytes, 0 left)',
     bytes: raw(0x03, 4, cat(str('virtiofs'), str('vol0'), str('/golem/input'))),
+  },
+  {
+    direction: H2G,
+    reason: 'MOUNT frame (id 4): payload ends inside u32 flags (offset 31, needs 4 bytes, 0 left)',
+    bytes: raw(0x03, 4, cat(str('virtiofs'), str('vol0'), str('/in'), str(''))),
+  },
+  {
+    direction: H2G,
+    reason: 'MOUNT frame (id 4): flags 0x2 has unknown bits',
+    bytes: raw(0x03, 4, cat(str('virtiofs'), str('vol0'), str('/in'), str(''), u32(2))),
   },
   {
     direction: H2G,
