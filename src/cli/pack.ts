@@ -5,6 +5,7 @@ import type { Context } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { UsageError } from './globals.js';
 import { COMPRESSIONS, pack, type Compression } from '../image/pack.js';
+import { terminalProgress } from './pack-progress.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -52,6 +53,7 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
       if (o.tlsVerify !== 'true' && o.tlsVerify !== 'false')
         throw new UsageError(`pack: --tls-verify ${o.tlsVerify}: expected true or false`);
       done = (async () => {
+        const bar = process.stderr.isTTY === true ? terminalProgress(process.stderr) : undefined;
         const res = await pack({
           source,
           output: o.output,
@@ -64,8 +66,9 @@ export async function packCommand(ctx: Context, args: string[], cmd: Command): P
           compression: o.compression as Compression,
           ...(o.reproducible ? { reproducible: true } : {}),
           registry: { tlsVerify: o.tlsVerify === 'true', ...(o.authfile ? { authFile: o.authfile } : {}) },
-          progress: process.stderr.isTTY === true,
-        });
+          progress: bar !== undefined,
+          ...(bar ? { onProgress: bar.report } : {}),
+        }).finally(() => bar?.stop());
         for (const w of res.warnings) process.stderr.write(`ya-runtime-vm pack: warning: ${w}\n`);
         ctx.log.info(res, 'image packed');
         // The link form the SDKs take for a self-hosted image: hash:sha3:<hex>:<url where it is served>.

@@ -21,6 +21,7 @@ import { resolveSource, type RegistryOptions, type ResolvedSource } from './impo
 import { planFlatten, writeFlattened } from './import/flatten.js';
 import { squashTar } from './import/squash.js';
 import type { ImageJson } from './import/oci-schema.js';
+import type { PackProgress } from './progress.js';
 
 export const COMPRESSIONS = ['lzo', 'gzip', 'lz4', 'xz', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -39,6 +40,8 @@ export interface PackOptions {
   compression?: Compression;
   /** Show mksquashfs's progress bar (on a terminal; folder sources). */
   progress?: boolean;
+  /** Fetch, flatten and squash progress of image sources (see progress.ts). */
+  onProgress?: PackProgress;
   /** The same input gives the same bytes: the filesystem's creation time and every file's time are fixed. */
   reproducible?: boolean;
   /** `docker://` sources: skopeo's TLS and credentials options. */
@@ -197,20 +200,20 @@ async function packLayers(
   comp: Compression,
   warnings: string[],
 ): Promise<Record<string, unknown>> {
-  const plan = await planFlatten(src.layers);
+  const plan = await planFlatten(src.layers, o.onProgress);
   const image = src.config?.config ?? {};
   const user = numericUser(o.user ?? image.User ?? '', plan.captured.get('etc/passwd'), plan.captured.get('etc/group'));
   const meta = packMetadata({ ...o, user }, image);
   validateMeta(meta);
   await volumeContent(meta, (v) => plan.countUnder(v))(warnings);
-  await squashTar(tmp, comp, reproducibleArgs(o), (tar) => writeFlattened(src.layers, plan, tar));
+  await squashTar(tmp, comp, reproducibleArgs(o), (tar) => writeFlattened(src.layers, plan, tar, o.onProgress));
   return meta;
 }
 
 export async function pack(o: PackOptions): Promise<PackResult> {
   validateFlags(o);
   const output = path.resolve(o.output);
-  const src = await resolveSource(o.source, o.registry ?? {});
+  const src = await resolveSource(o.source, o.registry ?? {}, o.onProgress);
   try {
     return await packResolved(o, output, src);
   } finally {

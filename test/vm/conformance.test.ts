@@ -166,9 +166,10 @@ test('start-entrypoint runs the image Entrypoint + Cmd once the VM is up; its ou
     await client.hello();
     const dep = JSON.parse(await fs.readFile(path.join(workdir, 'deployment.json'), 'utf8'));
     const out = dep.volumes.find((v: { guestPath: string }) => v.guestPath === '/golem/output').hostPath;
+    // Its content, not its existence: the shell creates the file before echo writes into it.
     await waitFor(
       'the start entrypoint to write ep.txt',
-      async () => (await fs.stat(path.join(out, 'ep.txt')).catch(() => undefined)) !== undefined,
+      async () => (await fs.readFile(path.join(out, 'ep.txt'), 'utf8').catch(() => '')) !== '',
       { timeoutMs: 20_000, intervalMs: 100 },
     );
     assert.equal(await fs.readFile(path.join(out, 'ep.txt'), 'utf8'), 'entrypoint-ran\n');

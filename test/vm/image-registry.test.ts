@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { pack } from '../../src/image/pack.js';
+import type { PackProgressEvent } from '../../src/image/progress.js';
 import { FIXTURE_CONFIG, FIXTURE_LAYERS } from '../helpers/import-fixture.js';
 import { buildImage, writeOciLayout } from '../helpers/oci-builder.js';
 import { waitFor } from '../helpers/wait.js';
@@ -72,12 +73,16 @@ describe('pack docker:// from a local registry', { skip: missing ? `needs ${miss
   });
 
   it('gives the same .gvmi as packing the layout directly, with --reproducible', async () => {
+    const fetched: PackProgressEvent[] = [];
     const a = await pack({
       source: ref,
       output: path.join(dir, 'from-registry.gvmi'),
       reproducible: true,
       registry: { tlsVerify: false },
+      onProgress: (e) => void (e.phase === 'fetch' && fetched.push(e)),
     });
+    const last = fetched[fetched.length - 1];
+    assert.ok(last?.done && last.bytes > 0, `the fetch reports its bytes and ends: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 1100)); // a second later: the times must not leak in
     const b = await pack({
       source: `oci:${layout}:v1`,

@@ -36,6 +36,7 @@ import type { TarEntry } from '../tar/reader.js';
 import type { TarWriter } from '../tar/writer.js';
 import { layerMembers } from './layer-stream.js';
 import type { LayerRef } from './resolve.js';
+import { LayerProgress, type PackProgress } from '../progress.js';
 
 type Meta = Omit<TarEntry, 'path'>;
 
@@ -169,14 +170,15 @@ export interface FlattenPlan {
 }
 
 /** Pass 1: headers only; returns what pass 2 writes. */
-export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenPlan> {
+export async function planFlatten(layers: readonly LayerRef[], progress?: PackProgress): Promise<FlattenPlan> {
+  const read = layerProgress('flatten', layers, progress);
   const tree = new Tree();
   const capturedBySrc = new Map<string, string>();
   const metaBySrc = new Map<string, Meta>();
   for (const [li, layer] of layers.entries()) {
     const entries: LayerEntry[] = [];
     let index = 0;
-    for await (const m of layerMembers(layer)) {
+    for await (const m of layerMembers(layer, 'all', (n) => read.read(li + 1, n))) {
       const i = index++;
       const p = layerPath(m.entry.path, layer.what);
       if (p === '') continue; // the root's own entry: sqfstar gets the root's attributes from its options
@@ -190,6 +192,7 @@ export async function planFlatten(layers: readonly LayerRef[]): Promise<FlattenP
     }
     applyLayer(tree, entries, li, layer.what, metaBySrc);
   }
+  read.finish();
   // Missing, or a file or device in the way: init mounts a filesystem there. A symlink (tmp -> var/tmp) is kept.
   for (const [p, mode] of REQUIRED_DIRS) {
     const t = tree.nodes.get(p)?.meta.type;
@@ -279,13 +282,19 @@ function numericOwners(meta: Meta): Meta {
 }
 
 /** Pass 2: writes the plan's tree into `out`: directories, then each inode as the layers stream by. */
-export async function writeFlattened(layers: readonly LayerRef[], plan: FlattenPlan, out: TarWriter): Promise<void> {
+export async function writeFlattened(
+  layers: readonly LayerRef[],
+  plan: FlattenPlan,
+  out: TarWriter,
+  progress?: PackProgress,
+): Promise<void> {
+  const read = layerProgress('squash', layers, progress);
   for (const [p, meta] of plan.dirs) await out.add({ ...numericOwners(meta), path: p, size: 0 });
   for (const [li, layer] of layers.entries()) {
     const emits = plan.emits.get(li);
     let index = 0;
     let written = 0;
-    for await (const m of layerMembers(layer, 'blob')) {
+    for await (const m of layerMembers(layer, 'blob', (n) => read.read(li + 1, n))) {
       const i = index++;
       const ps = emits?.get(i);
       if (!ps) continue;
@@ -304,4 +313,18 @@ export async function writeFlattened(layers: readonly LayerRef[], plan: FlattenP
         `${layer.what}: changed between two reads (${written} of ${emits?.size} entries)`,
       );
   }
+  read.finish();
+}
+
+function layerProgress(
+  phase: 'flatten' | 'squash',
+  layers: readonly LayerRef[],
+  progress: PackProgress | undefined,
+): LayerProgress {
+  return new LayerProgress(
+    phase,
+    layers.reduce((n, l) => n + l.size, 0),
+    layers.length,
+    progress,
+  );
 }

@@ -39,6 +39,15 @@ async function* hashed(src: AsyncIterable<unknown>, h: crypto.Hash): AsyncGenera
   }
 }
 
+/** The chunks of `src`, telling `onRead` each one's size (for progress). */
+async function* counted(src: AsyncIterable<unknown>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    const b = toBuffer(c);
+    onRead(b.length);
+    yield b;
+  }
+}
+
 /** Yields the first chunks until at least 4 bytes are known, then everything; `head` gets those first bytes. */
 async function peek(src: AsyncIterator<Buffer>): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
   const first: Buffer[] = [];
@@ -107,10 +116,15 @@ export interface LayerTar {
  * The layer's members, in order. After the last one the generator drains the rest of the blob and checks the
  * digests, throwing PACK_DIGEST_MISMATCH; a malformed tar is PACK_BAD_LAYER.
  */
-export async function* layerMembers(layer: LayerRef, check: 'all' | 'blob' = 'all'): AsyncGenerator<TarMember> {
+export async function* layerMembers(
+  layer: LayerRef,
+  check: 'all' | 'blob' = 'all',
+  onRead?: (bytes: number) => void,
+): AsyncGenerator<TarMember> {
   const blobHash = crypto.createHash('sha256');
   const tarHash = crypto.createHash('sha256');
-  const rawStream = layer.open();
+  const opened = layer.open();
+  const rawStream = onRead ? counted(opened as AsyncIterable<unknown>, onRead) : opened;
   // Hashing costs as much as reading: each byte is hashed once per pass. `blob` (pass 2, after pass 1 checked
   // everything) checks only the stored bytes, which still catches a layer changed between the passes; an
   // uncompressed layer's tar is its stored bytes, so its diff_id is the blob hash.
@@ -168,7 +182,7 @@ export async function* layerMembers(layer: LayerRef, check: 'all' | 'blob' = 'al
   } finally {
     // Also when the consumer stops early: no zstd left running, no file left open.
     stop();
-    (rawStream as Readable).destroy?.();
+    (opened as Readable).destroy?.();
   }
   const blob = hashBlob ? `sha256:${blobHash.digest('hex')}` : undefined;
   const tar = hashTar ? `sha256:${tarHash.digest('hex')}` : compressed ? undefined : blob;

@@ -34,12 +34,15 @@ import {
   type ImageJson,
 } from './oci-schema.js';
 import * as z from '../../schema.js';
+import type { PackProgress } from '../progress.js';
 
 export interface LayerRef {
   /** Names the layer in messages: `layer 2 of 5 (sha256:0123456789ab)`. */
   what: string;
   /** The blob's bytes as stored (maybe compressed). */
   open(): NodeJS.ReadableStream;
+  /** Bytes stored (what open() yields), for progress. */
+  size: number;
   /** sha256 of the stored bytes, when the source names it (OCI descriptors, Docker 25+ blob paths). */
   blobDigest?: string;
   /** sha256 of the uncompressed tar (the config's rootfs.diff_ids), when known. */
@@ -142,6 +145,7 @@ function layerRefs(
     const ref: LayerRef = {
       what: `${store.what}: layer ${i + 1} of ${paths.length}${tag ? ` (${short(tag)})` : ` (${p.rel})`}`,
       open: () => store.open(p.rel),
+      size: store.size(p.rel),
     };
     if (p.blobDigest) ref.blobDigest = p.blobDigest;
     if (ids?.[i]) ref.diffId = ids[i];
@@ -318,7 +322,9 @@ function rootfsTar(file: string): ResolvedSource {
     kind: 'image',
     what: file,
     config: undefined,
-    layers: [{ what: `${file} (root filesystem tar)`, open: () => fs.createReadStream(file) }],
+    layers: [
+      { what: `${file} (root filesystem tar)`, open: () => fs.createReadStream(file), size: fs.statSync(file).size },
+    ],
   };
 }
 
@@ -333,25 +339,28 @@ async function openArchive(file: string): Promise<TarStore> {
  * `docker://REPO[:TAG|@DIGEST]`: Debian's skopeo (the well-kept registry client: auth files, mirrors, platform
  * selection) copies the linux/amd64 image into a temporary OCI layout, which is then read like any other.
  */
-async function fromRegistry(source: string, o: RegistryOptions): Promise<ResolvedSource> {
+async function fromRegistry(source: string, o: RegistryOptions, progress?: PackProgress): Promise<ResolvedSource> {
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'ya-pack-'));
   const cleanup = (): Promise<void> => fsp.rm(tmp, { recursive: true, force: true });
   const layout = path.join(tmp, 'layout');
   const args = ['copy', '--quiet', '--override-os', 'linux', '--override-arch', 'amd64'];
   if (o.tlsVerify === false) args.push('--src-tls-verify=false');
   if (o.authFile) args.push('--src-authfile', o.authFile);
+  const watch = progress ? watchFetch(layout, progress) : undefined;
   try {
-    await execa('skopeo', [...args, source, `oci:${layout}:image`]).catch((err: unknown) => {
-      if ((err as { code?: string }).code === 'ENOENT')
-        throw new ImageToolError('TOOL_MISSING', `pack: ${source} needs skopeo (apt-get install skopeo)`);
-      const said = String((err as { stderr?: string }).stderr ?? '')
-        .trim()
-        .split('\n')
-        .pop();
-      throw new PackError('PACK_FETCH_FAILED', `pack: cannot fetch ${source}${said ? `: ${said}` : ''}`, {
-        cause: err,
+    await execa('skopeo', [...args, source, `oci:${layout}:image`])
+      .finally(() => watch?.stop())
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'ENOENT')
+          throw new ImageToolError('TOOL_MISSING', `pack: ${source} needs skopeo (apt-get install skopeo)`);
+        const said = String((err as { stderr?: string }).stderr ?? '')
+          .trim()
+          .split('\n')
+          .pop();
+        throw new PackError('PACK_FETCH_FAILED', `pack: cannot fetch ${source}${said ? `: ${said}` : ''}`, {
+          cause: err,
+        });
       });
-    });
     const image = await imageFromOci(new DirStore(layout, source), 'image');
     return { ...image, cleanup };
   } catch (err) {
@@ -360,11 +369,33 @@ async function fromRegistry(source: string, o: RegistryOptions): Promise<Resolve
   }
 }
 
-export async function resolveSource(source: string, registry: RegistryOptions = {}): Promise<ResolvedSource> {
+/** Reports the bytes skopeo has written into the layout, twice a second, and once more when it is done. */
+function watchFetch(layout: string, progress: PackProgress): { stop(): void } {
+  const measure = (): number => {
+    let n = 0;
+    const blobs = path.join(layout, 'blobs', 'sha256');
+    for (const f of fs.existsSync(blobs) ? fs.readdirSync(blobs) : [])
+      n += fs.statSync(path.join(blobs, f), { throwIfNoEntry: false })?.size ?? 0;
+    return n;
+  };
+  const timer = setInterval(() => progress({ phase: 'fetch', bytes: measure() }), 500);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      progress({ phase: 'fetch', bytes: measure(), done: true });
+    },
+  };
+}
+
+export async function resolveSource(
+  source: string,
+  registry: RegistryOptions = {},
+  progress?: PackProgress,
+): Promise<ResolvedSource> {
   const prefix = /^(oci|oci-archive|docker-archive|docker):(.*)$/.exec(source);
   if (prefix) {
     const [, transport, rest] = prefix as unknown as [string, string, string];
-    if (transport === 'docker') return fromRegistry(source, registry);
+    if (transport === 'docker') return fromRegistry(source, registry, progress);
     const { p, tag } = splitTag(rest);
     if (transport === 'oci') {
       if (!(await isDirectory(p))) throw new PackError('PACK_NOT_AN_IMAGE', `pack: ${p} is not a folder`);
