@@ -15,6 +15,7 @@ export const ACTIVITY_ERROR_CODES = [
   'NO_SUCH_PROCESS',
   'BAD_SIGNAL',
   'NETWORK_CONFIG_FAILED',
+  'GUEST_NOT_ANSWERING',
 ] as const;
 export type ActivityErrorCode = (typeof ACTIVITY_ERROR_CODES)[number];
 

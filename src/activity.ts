@@ -42,6 +42,7 @@ import { NetworkEndpoints } from './network/endpoints.js';
 import { planNic, type NicPlan } from './network/plan.js';
 import { USER_NET_MAC, USER_NET_PLAN } from './network/user-net.js';
 import type { VmNic } from './vm/qemu-args.js';
+import { guestLimits, type GuestLimits } from './exec/guest-limits.js';
 
 export type VolumeTransport = 'auto' | 'virtiofs' | '9p';
 
@@ -59,6 +60,8 @@ export interface ActivityOptions {
   network?: Partial<Record<NetworkRole, Endpoint>>;
   /** `--net user` (operators): one more NIC on QEMU's user-mode network, configured at boot. */
   userNet?: boolean;
+  /** The operator's limits for the requestor's processes (`--guest-pids-max`…), over the defaults of guest-limits.ts. */
+  limits?: Partial<GuestLimits>;
   /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
   signal?: AbortSignal;
 }
@@ -66,6 +69,8 @@ export interface ActivityOptions {
 /** The whole guest part of a shutdown (SHUTDOWN reply + QEMU exit) must fit in the ExeUnit's ~5 s with the
  * host teardown after it. */
 const GUEST_SHUTDOWN_MS = 2500;
+/** Bound on init's answer to a KILL, inside the ExeUnit's ~5 s for KillProcess. */
+const KILL_ANSWER_MS = 3000;
 /** Bound on the mounts after the handshake (a wedged mount must not hang the boot). */
 const MOUNT_TIMEOUT_MS = 60_000;
 /** SIGTERM -> SIGKILL grace for QEMU and virtiofsd at teardown. */
@@ -245,7 +250,23 @@ export class Activity implements ActivityApi {
     }
     const proc = this.running.get(pid);
     if (!proc) throw new ActivityError('NO_SUCH_PROCESS', `no running process with pid ${pid}`, { reply: 'not-found' });
-    await proc.kill(signal);
+    // A hung VM (QEMU stopped, the guest wedged) never answers: the ExeUnit gives KillProcess about 5 s.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      proc.kill(signal),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new ActivityError(
+                'GUEST_NOT_ANSWERING',
+                `the VM did not answer KillProcess for pid ${pid} within ${KILL_ANSWER_MS / 1000} s`,
+              ),
+            ),
+          KILL_ANSWER_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   shutdown(): Promise<void> {
@@ -409,6 +430,7 @@ async function bootOnce(
         tmpfsSize: d.rootUpper.kind === 'tmpfs' ? d.rootUpper.sizeBytes : 0,
         hostname: d.hostname,
       });
+      await guest.limits(guestLimits(d.resources.memBytes, opts.limits));
       for (const v of d.volumes) await guest.mount(volumeMount(v, transport));
       if (opts.userNet) await guest.netConfig(netConfigSpec(USER_NET_MAC, USER_NET_PLAN));
     };

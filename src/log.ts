@@ -31,9 +31,53 @@ export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? process.env['YA_RUNTIME_VM_LOG'] ?? 'info';
   const options = { level, name: opts.name ?? 'ya-runtime-vm', base: { pid: process.pid } };
   const file = opts.workdir ? workdirLogFile(opts.workdir) : opts.file;
-  if (file === undefined) return pino(options, pino.destination({ fd: 2, sync: true }));
+  if (file === undefined) return pino(options, new LossyDestination(2));
   if (!opts.workdir && opts.rotateBytes !== undefined) rotate(file, opts.rotateBytes);
-  return pino(options, pino.destination({ dest: file, sync: true, mkdir: true }));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return pino(options, new LossyDestination(fs.openSync(file, 'a')));
+}
+
+/**
+ * Synchronous writes to a descriptor that never throw: a log line that cannot be written (the host disk full under
+ * the workdir, stderr closed) is dropped and counted, and the next line that can be written is preceded by one that
+ * says how many were lost. pino.destination throws from write() instead, which ended the runtime, and with it the
+ * activity, when the disk filled up. Hand-written: pino's destinations have no lossy mode.
+ */
+export class LossyDestination {
+  private dropped = 0;
+  private lastError = '';
+
+  constructor(readonly fd: number) {}
+
+  write(line: string): boolean {
+    if (this.dropped > 0) {
+      const note = JSON.stringify({
+        level: 40,
+        time: Date.now(),
+        pid: process.pid,
+        msg: `${this.dropped} log lines were dropped: ${this.lastError}`,
+      });
+      if (!this.writeAll(`${note}\n`)) {
+        this.dropped++;
+        return true;
+      }
+      this.dropped = 0;
+    }
+    if (!this.writeAll(line)) this.dropped++;
+    return true;
+  }
+
+  private writeAll(text: string): boolean {
+    const buf = Buffer.from(text);
+    let off = 0;
+    try {
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
+      return true;
+    } catch (err) {
+      this.lastError = (err as NodeJS.ErrnoException).code ?? String(err);
+      return false;
+    }
+  }
 }
 
 /** Keeps a log that many runs append to bounded: one previous generation, `<file>.1`. */

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "loop.h"
+#include "limits.h"
 #include "log.h"
 #include "mounts.h"
 #include "net.h"
@@ -91,6 +92,7 @@ static void dispatch(const struct proto_msg *m)
 	case PT_KILL: r = procs_kill(m); break;
 	case PT_CREDIT: procs_credit(m); return;
 	case PT_SYNC: sync(); break;
+	case PT_LIMITS: r = limits_apply(m); break;
 	case PT_NET_CONFIG: {
 		char err[ERR_MSG_MAX];
 		int e = net_config(m, err, sizeof(err));

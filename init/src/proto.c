@@ -43,6 +43,7 @@ const char *proto_type_name(unsigned type)
 	case PT_SYNC: return "SYNC";
 	case PT_SHUTDOWN: return "SHUTDOWN";
 	case PT_NET_CONFIG: return "NET_CONFIG";
+	case PT_LIMITS: return "LIMITS";
 	case PT_OK: return "OK";
 	case PT_ERROR: return "ERROR";
 	case PT_HELLO_OK: return "HELLO_OK";
@@ -311,6 +312,14 @@ static int decode_host(struct cur *c, struct proto_msg *m)
 		break;
 	case PT_NET_CONFIG:
 		get_net_config(c, m);
+		break;
+	case PT_LIMITS:
+		m->u.limits.pids_max = get_u32(c);
+		m->u.limits.mem_reserve = get_u64(c);
+		m->u.limits.cpu_weight = get_u32(c);
+		if (!c->err && (m->u.limits.cpu_weight < PROTO_LIMITS_MIN_WEIGHT ||
+				m->u.limits.cpu_weight > PROTO_LIMITS_MAX_WEIGHT))
+			c->err = PE_BAD_VALUE;
 		break;
 	default:
 		return PE_UNKNOWN_TYPE;

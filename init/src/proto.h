@@ -24,6 +24,9 @@
 /* MOUNT flags: copy the image's content at the target into the volume when the volume is empty */
 #define PROTO_MOUNT_SEED 1u
 #define PROTO_MOUNT_FLAGS_KNOWN PROTO_MOUNT_SEED
+/* LIMITS: cgroup v2's cpu.weight range */
+#define PROTO_LIMITS_MIN_WEIGHT 1u
+#define PROTO_LIMITS_MAX_WEIGHT 10000u
 /* NET_CONFIG limits */
 #define PROTO_NET_MAX_ADDRS 16u
 #define PROTO_NET_MAX_ROUTES 16u
@@ -49,6 +52,7 @@ enum proto_type {
 	PT_SYNC = 0x08,
 	PT_SHUTDOWN = 0x09,
 	PT_NET_CONFIG = 0x0A,
+	PT_LIMITS = 0x0B,
 	PT_OK = 0x80,
 	PT_ERROR = 0x81,
 	PT_HELLO_OK = 0x82,
@@ -141,6 +145,11 @@ struct proto_msg {
 			struct proto_str fstype, source, target, options;
 			uint32_t flags; /* PROTO_MOUNT_SEED; no other bit */
 		} mount;
+		struct {
+			uint32_t pids_max; /* 0: no limit */
+			uint64_t mem_reserve; /* bytes kept out of the requestor group's reach; 0: no memory limit */
+			uint32_t cpu_weight; /* the group's cpu.weight, 1..10000 */
+		} limits;
 		struct {
 			uint32_t proc_id, uid, gid, flags;
 			struct proto_str path, cwd;

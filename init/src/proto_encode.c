@@ -113,6 +113,11 @@ static void encode_payload(struct out *o, const struct proto_msg *m)
 		put_u32(o, m->u.credit.bytes);
 		break;
 	case PT_SYNC: case PT_SHUTDOWN: case PT_OK: break;
+	case PT_LIMITS:
+		put_u32(o, m->u.limits.pids_max);
+		put_u64(o, m->u.limits.mem_reserve);
+		put_u32(o, m->u.limits.cpu_weight);
+		break;
 	case PT_NET_CONFIG: {
 		const __typeof__(m->u.net_config) *n = &m->u.net_config;
 		if (n->n_addrs > PROTO_NET_MAX_ADDRS || n->n_routes > PROTO_NET_MAX_ROUTES || n->n_ns > PROTO_NET_MAX_NS ||

@@ -1,6 +1,7 @@
 /* fork + exec for RUN; see spawn.h. */
 #define _GNU_SOURCE
 #include "spawn.h"
+#include "limits.h"
 #include "log.h"
 #include "util.h"
 
@@ -18,8 +19,9 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-enum step { S_SETSID, S_DUP2, S_CHDIR, S_SETGROUPS, S_SETGID, S_SETUID, S_EXEC };
-static const char *const STEP_NAMES[] = { "setsid", "dup2", "chdir", "setgroups", "setgid", "setuid", "exec" };
+enum step { S_SETSID, S_DUP2, S_CHDIR, S_SETGROUPS, S_SETGID, S_SETUID, S_EXEC, S_LIMITS };
+static const char *const STEP_NAMES[] = { "setsid", "dup2", "chdir", "setgroups", "setgid", "setuid", "exec",
+					     "join the requestor cgroup" };
 
 struct child_report {
 	int32_t step, err;
@@ -136,6 +138,8 @@ __attribute__((noreturn)) static void child_fail(int fd, enum step step, int err
 __attribute__((noreturn)) static void child(const struct spawn_args *a, int in_r, int out_w, int err_w, int rep)
 {
 	sigset_t none;
+	if (limits_enter() < 0)
+		child_fail(rep, S_LIMITS, errno);
 	if (setsid() < 0)
 		child_fail(rep, S_SETSID, errno);
 	sigemptyset(&none);
@@ -173,7 +177,7 @@ static int await_exec(pid_t pid, int rep, const struct spawn_args *a)
 	if (n == 0)
 		return 0;
 	waitpid(pid, NULL, 0);
-	if (n != (ssize_t)sizeof(r) || r.step < 0 || r.step > S_EXEC)
+	if (n != (ssize_t)sizeof(r) || r.step < 0 || r.step > S_LIMITS)
 		return fail_msg(EIO, "exec %s: lost the child's report", a->path);
 	errno = r.err;
 	switch (r.step) {

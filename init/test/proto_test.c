@@ -140,6 +140,10 @@ static int ck_net_config_min(const struct proto_msg *m)
 	       ip_eq(n->addrs[0].addr, 10, 0, 0, 2) && n->addrs[0].prefix == 32 && n->n_routes == 0 &&
 	       n->hosts.count == 0 && n->n_ns == 0 && !proto_net_hosts_next(&n->hosts, &off, &h);
 }
+static int ck_limits(const struct proto_msg *m)
+{
+	return m->u.limits.pids_max == 1024 && m->u.limits.mem_reserve == 33554432 && m->u.limits.cpu_weight == 100;
+}
 static int ck_log(const struct proto_msg *m) { return m->u.log.level == 2 && str_eq(m->u.log.msg, "boom"); }
 
 static const struct golden GOLDEN[] = {
@@ -148,6 +152,7 @@ static const struct golden GOLDEN[] = {
 	  ck_mount_root },
 	{ "MOUNT", "23000000 0300 0000 03000000 08000000 76697274696f6673 04000000 766f6c30 03000000 2f696e 00000000"
 		   " 01000000", ck_mount },
+	{ "LIMITS", "10000000 0b00 0000 09000000 00040000 0000000200000000 64000000", ck_limits },
 	{ "RUN", "36000000 0400 0000 04000000 07000000 e8030000 64000000 01000000 02000000 7368 01000000 2f"
 		 " 02000000 02000000 7368 02000000 2d63 01000000 03000000 413d31", ck_run },
 	{ "STDIN", "07000000 0500 0000 05000000 07000000 68690a", ck_stdin },
@@ -229,7 +234,12 @@ static const struct bad BAD[] = {
 	{ "len > bytes present", "08000000 0100 0000 01000000 01000000", PROTO_FROM_HOST, PE_NEED_MORE, 1 },
 	{ "flags set", "04000000 0100 0100 01000000 01000000", PROTO_FROM_HOST, PE_FLAGS, 0 },
 	{ "flags high bit", "00000000 0800 0080 01000000", PROTO_FROM_HOST, PE_FLAGS, 0 },
-	{ "unknown host type 0x0b", "00000000 0b00 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
+	{ "unknown host type 0x0c", "00000000 0c00 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
+	{ "LIMITS cpu_weight 0", "10000000 0b00 0000 01000000 00040000 0000000200000000 00000000", PROTO_FROM_HOST,
+	  PE_BAD_VALUE, 0 },
+	{ "LIMITS cpu_weight 10001", "10000000 0b00 0000 01000000 00040000 0000000200000000 11270000", PROTO_FROM_HOST,
+	  PE_BAD_VALUE, 0 },
+	{ "LIMITS short", "0c000000 0b00 0000 01000000 00040000 0000000200000000", PROTO_FROM_HOST, PE_SHORT_PAYLOAD, 0 },
 	{ "unknown host type 0x0000", "00000000 0000 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
 	{ "guest type sent by host", "00000000 8000 0000 01000000", PROTO_FROM_HOST, PE_UNKNOWN_TYPE, 0 },
 	{ "host type sent by guest", "04000000 0100 0000 01000000 01000000", PROTO_FROM_GUEST, PE_UNKNOWN_TYPE, 0 },

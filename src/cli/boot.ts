@@ -29,6 +29,7 @@ export async function bootActivity(
     volumes: g.volumes,
     network: g.network,
     userNet: g.net === 'user',
+    limits: g.limits,
     ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
     ...(g.guestDir ? { guestDir: g.guestDir } : {}),
     ...(signal ? { signal } : {}),

@@ -33,6 +33,8 @@ export interface GlobalOptions {
   guestDir?: string;
   volumes: 'auto' | 'virtiofs' | '9p';
   logLevel?: string;
+  /** `--guest-pids-max`, `--guest-mem-reserve-mib`, `--guest-cpu-weight` (docs/operator-guide.md, "Guest limits"). */
+  limits: { pidsMax?: number; memReserveBytes?: number; cpuWeight?: number };
 }
 
 type Setter = (g: GlobalOptions, v: string, name: string) => void;
@@ -52,6 +54,13 @@ function oneOf<T extends string>(allowed: readonly T[]): (v: string, name: strin
       throw new UsageError(`${name} ${JSON.stringify(v)}: expected one of ${allowed.join(', ')}`);
     return v as T;
   };
+}
+
+/** A whole number from lo to hi. */
+function bounded(v: string, name: string, lo: number, hi: number): number {
+  const n = num('int')(v, name);
+  if (n < lo || n > hi) throw new UsageError(`${name} ${v}: expected ${lo} to ${hi}`);
+  return n;
 }
 
 /** A bad endpoint is a usage error (exit 2) with the network layer's message. */
@@ -78,6 +87,9 @@ const VALUE_OPTIONS: Record<string, Setter> = {
   '--virtiofsd': (g, v) => (g.virtiofsd = v),
   '--guest-dir': (g, v) => (g.guestDir = v),
   '--volumes': (g, v, n) => (g.volumes = oneOf(['auto', 'virtiofs', '9p'] as const)(v, n)),
+  '--guest-pids-max': (g, v, n) => (g.limits.pidsMax = bounded(v, n, 0, 4194304)),
+  '--guest-mem-reserve-mib': (g, v, n) => (g.limits.memReserveBytes = bounded(v, n, 0, 1 << 20) * 1024 * 1024),
+  '--guest-cpu-weight': (g, v, n) => (g.limits.cpuWeight = bounded(v, n, 1, 10000)),
   '--log-level': (g, v, n) =>
     (g.logLevel = oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const)(v, n)),
 };
@@ -93,7 +105,7 @@ export interface SplitArgv {
 }
 
 export function splitArgv(argv: string[]): SplitArgv {
-  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto', network: {}, net: 'none' };
+  const globals: GlobalOptions = { accel: 'auto', volumes: 'auto', network: {}, net: 'none', limits: {} };
   const ignored: string[] = [];
   let flag: SplitArgv['flag'];
   let i = 0;

@@ -43,6 +43,9 @@ Global options (before the command):
   --volumes auto|virtiofs|9p  transport for host volumes (default auto: virtio-fs, else 9p)
   --virtiofsd PATH         virtiofsd binary to use
   --guest-dir DIR          folder with bzImage + initramfs.img (default: the build-guest cache)
+  --guest-pids-max N       processes + threads the requestor may have in the guest (default 2 per MiB, 1024..4096; 0: none)
+  --guest-mem-reserve-mib M  guest memory kept for init and the kernel (default 1/16, 32..128 MiB; 0: no limit)
+  --guest-cpu-weight W     cgroup cpu.weight of the requestor's processes, 1..10000 (default 100; init runs at nice -10)
   --log-level LEVEL        trace|debug|info|warn|error|silent (without a workdir: the log on stderr)
   -V, --version            print the version
   -h, --help               print this help

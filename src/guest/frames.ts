@@ -41,6 +41,7 @@ export const MsgType = {
   SYNC: 0x08,
   SHUTDOWN: 0x09,
   NET_CONFIG: 0x0a,
+  LIMITS: 0x0b,
   OK: 0x80,
   ERROR: 0x81,
   HELLO_OK: 0x82,
@@ -96,6 +97,18 @@ export type KillMsg = { type: 'KILL'; id: number; procId: number; signal: number
 /** No reply; sent with id 0. */
 export type CreditMsg = { type: 'CREDIT'; id: number; procId: number; bytes: number };
 export type SyncMsg = { type: 'SYNC'; id: number };
+/** Containment of requestor processes (docs/guest-protocol.md, LIMITS). */
+export type LimitsMsg = {
+  type: 'LIMITS';
+  id: number;
+  /** 0: no limit. */
+  pidsMax: number;
+  /** Bytes of guest memory the requestor's processes cannot take; 0n: no memory limit. */
+  memReserve: bigint;
+  /** The requestor group's cpu.weight, 1..10000. */
+  cpuWeight: number;
+};
+export const LIMITS_WEIGHT_RANGE = [1, 10000] as const;
 export type ShutdownMsg = { type: 'SHUTDOWN'; id: number };
 
 export type OkMsg = { type: 'OK'; id: number };
@@ -107,7 +120,17 @@ export type ExitMsg = { type: 'EXIT'; id: number; procId: number; exitCode: numb
 export type LogMsg = { type: 'LOG'; id: number; level: 0 | 1 | 2; message: string };
 
 export type HostMessage =
-  HelloMsg | MountRootMsg | MountMsg | RunMsg | StdinMsg | KillMsg | CreditMsg | SyncMsg | ShutdownMsg | NetConfigMsg;
+  | HelloMsg
+  | MountRootMsg
+  | MountMsg
+  | RunMsg
+  | StdinMsg
+  | KillMsg
+  | CreditMsg
+  | SyncMsg
+  | ShutdownMsg
+  | NetConfigMsg
+  | LimitsMsg;
 export type GuestMessage = OkMsg | ErrorMsg | HelloOkMsg | OutputMsg | ExitMsg | LogMsg;
 export type Message = HostMessage | GuestMessage;
 /** A host message before the client gives it an id. */
@@ -172,6 +195,10 @@ function payloadOf(msg: Message, w: FieldWriter): void {
     case 'NET_CONFIG':
       checkNetConfig(`NET_CONFIG frame (id ${msg.id})`, msg, (m) => new GuestArgumentError(m));
       writeNetConfig(w, msg);
+      return;
+    case 'LIMITS':
+      checkWeight(`LIMITS (id ${msg.id})`, msg.cpuWeight, (m) => new GuestArgumentError(m));
+      w.u32('pids_max', msg.pidsMax).u64('mem_reserve', msg.memReserve).u32('cpu_weight', msg.cpuWeight);
       return;
     case 'ERROR':
       w.i32('errno', msg.errno).str('message', msg.message);
@@ -243,6 +270,11 @@ function checkLevel(what: string, level: number, err: (m: string) => Error): ass
     throw err(`${what}: level ${level} is not 0 (info), 1 (warning) or 2 (fatal)`);
 }
 
+function checkWeight(what: string, weight: number, err: (m: string) => Error): void {
+  const [lo, hi] = LIMITS_WEIGHT_RANGE;
+  if (weight < lo || weight > hi) throw err(`${what}: cpu_weight ${weight} is not ${lo}..${hi}`);
+}
+
 function checkMountFlags(what: string, flags: number, err: (m: string) => Error): void {
   if ((flags & ~MOUNT_FLAGS_KNOWN) !== 0) throw err(`${what}: flags 0x${flags.toString(16)} has unknown bits`);
 }
@@ -312,6 +344,16 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
       break;
     case 'NET_CONFIG':
       msg = readNetConfig(r, id, what, protoErr);
+      break;
+    case 'LIMITS':
+      msg = {
+        type: 'LIMITS',
+        id,
+        pidsMax: r.u32('pids_max'),
+        memReserve: r.u64('mem_reserve'),
+        cpuWeight: r.u32('cpu_weight'),
+      };
+      checkWeight(what, msg.cpuWeight, protoErr);
       break;
     case 'OK':
       msg = { type: 'OK', id };

@@ -144,6 +144,21 @@ export class GuestClient {
     );
   }
 
+  /** Limits of the requestor's cgroup (LIMITS); after mountRoot. */
+  async limits(spec: { pidsMax: number; memReserveBytes: number; cpuWeight: number }): Promise<void> {
+    if (!Number.isSafeInteger(spec.memReserveBytes) || spec.memReserveBytes < 0)
+      throw new GuestArgumentError(`LIMITS: mem_reserve ${spec.memReserveBytes} is not a byte count`);
+    await this.request(
+      {
+        type: 'LIMITS',
+        pidsMax: spec.pidsMax,
+        memReserve: BigInt(spec.memReserveBytes),
+        cpuWeight: spec.cpuWeight,
+      },
+      `LIMITS pids ${spec.pidsMax || 'max'}, reserve ${spec.memReserveBytes}, weight ${spec.cpuWeight}`,
+    );
+  }
+
   /** Configures one NIC (NET_CONFIG). Rejects with GuestRequestError naming the failed step when init refuses it. */
   async netConfig(spec: NetConfigSpec): Promise<void> {
     await this.request({ type: 'NET_CONFIG', ...spec }, `NET_CONFIG for the NIC ${spec.deviceMac}`);

@@ -164,9 +164,11 @@ export function buildQemuArgs(cfg: VmConfig): string[] {
     const ro = d.readOnly ? ',readonly=on' : '';
     a.push(
       // Backend only (if=none): the device below attaches it. Raw format, never probed (a guest could
-      // otherwise write a qcow2 header into a raw disk and have QEMU read it next boot).
+      // otherwise write a qcow2 header into a raw disk and have QEMU read it next boot). An I/O error on the host
+      // (its disk full under a sparse image) is reported to the guest as EIO: QEMU's default for writes, enospc,
+      // would pause the whole VM, and with it every command and the agent.
       '-drive',
-      `id=disk${i},file=${optValue(d.path)},format=raw,if=none${ro}`,
+      `id=disk${i},file=${optValue(d.path)},format=raw,if=none,werror=report,rerror=report${ro}`,
       // virtio-blk over virtio-mmio; the serial is how init finds the disk.
       '-device',
       `virtio-blk-device,drive=disk${i},serial=${optValue(d.serial)}`,

@@ -154,6 +154,11 @@ export class ExeUnitClient {
 
   /** RunProcess{bin, args: [basename(bin), ...args]} → the process's output and return code. */
   async run(bin: string, args: string[] = []): Promise<RunResult> {
+    return (await this.start(bin, args)).result;
+  }
+
+  /** RunProcess, resolved once the reply is in: its pid (for KillProcess) and the result to come. */
+  async start(bin: string, args: string[] = []): Promise<{ pid: number; result: Promise<RunResult> }> {
     const state = this.newRun();
     let reply: DecodedResponse;
     try {
@@ -167,14 +172,14 @@ export class ExeUnitClient {
       throw new ExeUnitRequestError(reply.id, reply.error);
     }
     const replyPid = expectKind(reply, 'run').pid;
-    await state.finished;
-    return {
+    const result = state.finished.then(() => ({
       code: state.code!,
       stdout: Buffer.concat(state.stdout),
       stderr: Buffer.concat(state.stderr),
       pid: state.pid!,
       replyPid,
-    };
+    }));
+    return { pid: replyPid, result };
   }
 
   /** A RunProcess that must fail: resolves with the Error reply. */

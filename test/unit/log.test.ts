@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { createLogger, workdirLogFile } from '../../src/log.js';
+import { createLogger, LossyDestination, workdirLogFile } from '../../src/log.js';
 import { openLogger } from '../../src/cli/log-target.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'yrvm-log-'));
@@ -76,5 +76,30 @@ test('a workdir log that cannot be opened is an error', () => {
   const notADir = path.join(dir, 'file');
   fs.writeFileSync(notADir, '');
   assert.throws(() => openLogger({ to: 'workdir', workdir: notADir, level: 'info' }), /ENOTDIR|EEXIST/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a log that cannot be written (disk full) drops lines instead of throwing, and says so once it can', () => {
+  const full = createLogger({ file: '/dev/full' });
+  assert.doesNotThrow(() => {
+    for (let i = 0; i < 3; i++) full.info({ i }, 'lost');
+  });
+  // The same destination type on a descriptor that fails, then works again.
+  const dir = tmp();
+  const file = path.join(dir, 'x.log');
+  const dest = new LossyDestination(fs.openSync('/dev/full', 'w'));
+  dest.write('{"msg":"a"}\n');
+  dest.write('{"msg":"b"}\n');
+  Object.defineProperty(dest, 'fd', { value: fs.openSync(file, 'a') });
+  dest.write('{"msg":"c"}\n');
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string });
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['2 log lines were dropped: ENOSPC', 'c'],
+  );
   fs.rmSync(dir, { recursive: true });
 });

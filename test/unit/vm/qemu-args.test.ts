@@ -80,8 +80,8 @@ describe('buildQemuArgs', () => {
 
   it('attaches disks read-only or not, by serial, escaping commas', () => {
     assert.deepEqual(values(argv, '-drive'), [
-      'id=disk0,file=/w/image.gvmi,format=raw,if=none,readonly=on',
-      'id=disk1,file=/w/upper,,1.img,format=raw,if=none',
+      'id=disk0,file=/w/image.gvmi,format=raw,if=none,werror=report,rerror=report,readonly=on',
+      'id=disk1,file=/w/upper,,1.img,format=raw,if=none,werror=report,rerror=report',
     ]);
     const devs = values(argv, '-device');
     assert.ok(devs.includes('virtio-blk-device,drive=disk0,serial=rootfs-0'));

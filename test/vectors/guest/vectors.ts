@@ -151,6 +151,8 @@ export const FRAME_VECTORS: FrameVector[] = [
   { direction: H2G, message: { type: 'CREDIT', id: 0, procId: 7, bytes: 65536 } },
   { direction: H2G, message: { type: 'CREDIT', id: 0, procId: 8, bytes: 3 } },
   { direction: H2G, message: { type: 'SYNC', id: 0x01020304 } },
+  { direction: H2G, message: { type: 'LIMITS', id: 9, pidsMax: 1024, memReserve: 33554432n, cpuWeight: 100 } },
+  { direction: H2G, message: { type: 'LIMITS', id: 10, pidsMax: 0, memReserve: 0n, cpuWeight: 10000 } },
   { direction: H2G, message: { type: 'SHUTDOWN', id: 0xfffffffe } },
   {
     direction: H2G,
@@ -270,7 +272,7 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     bytes: raw(0x08, 2, new Uint8Array(0), { flags: 0x8000 }),
   },
   { direction: H2G, reason: 'frame header: unknown type 0x0000 (id 1)', bytes: raw(0x00, 1, new Uint8Array(0)) },
-  { direction: H2G, reason: 'frame header: unknown type 0x000b (id 1)', bytes: raw(0x0b, 1, Uint8Array.from(u32(1))) },
+  { direction: H2G, reason: 'frame header: unknown type 0x000c (id 1)', bytes: raw(0x0c, 1, Uint8Array.from(u32(1))) },
   { direction: H2G, reason: 'frame header: unknown type 0x0101 (id 1)', bytes: raw(0x0101, 1, new Uint8Array(0)) },
   { direction: H2G, reason: 'frame truncated: 5 bytes, the header needs 12', bytes: Uint8Array.of(4, 0, 0, 0, 1) },
   {
@@ -307,6 +309,16 @@ export const MALFORMED_VECTORS: MalformedVector[] = [
     direction: H2G,
     reason: 'MOUNT frame (id 4): payload ends inside u32 flags (offset 31, needs 4 bytes, 0 left)',
     bytes: raw(0x03, 4, cat(str('virtiofs'), str('vol0'), str('/in'), str(''))),
+  },
+  {
+    direction: H2G,
+    reason: 'LIMITS frame (id 9): cpu_weight 0 is not 1..10000',
+    bytes: raw(0x0b, 9, cat(u32(1024), u32(0), u32(0), u32(0))),
+  },
+  {
+    direction: H2G,
+    reason: 'LIMITS frame (id 9): payload ends inside u32 cpu_weight (offset 12, needs 4 bytes, 0 left)',
+    bytes: raw(0x0b, 9, cat(u32(1024), u32(0), u32(0))),
   },
   {
     direction: H2G,
