@@ -7,7 +7,10 @@ const POWERS: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4, p: 5 };
 
 export function parseSize(input: unknown): number | undefined {
   if (typeof input === 'number') {
-    return Number.isFinite(input) && input >= 0 ? Math.round(input) : undefined;
+    // The same bound as for strings: a byte count past 2^53 is not exact, and deployment.json would refuse it.
+    return Number.isFinite(input) && input >= 0 && Math.round(input) <= Number.MAX_SAFE_INTEGER
+      ? Math.round(input)
+      : undefined;
   }
   if (typeof input !== 'string') return undefined;
   const m = /^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([kmgtp]?)(i?)(b?)\s*$/i.exec(input);

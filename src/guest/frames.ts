@@ -295,20 +295,20 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
       msg = {
         type: 'MOUNT_ROOT',
         id,
-        imageSerial: r.str('image_serial'),
-        upperSerial: r.str('upper_serial'),
+        imageSerial: r.str('image_serial', true),
+        upperSerial: r.str('upper_serial', true),
         tmpfsSize: r.u64('tmpfs_size'),
-        hostname: r.str('hostname'),
+        hostname: r.str('hostname', true),
       };
       break;
     case 'MOUNT':
       msg = {
         type: 'MOUNT',
         id,
-        fstype: r.str('fstype'),
-        source: r.str('source'),
-        target: r.str('target'),
-        options: r.str('options'),
+        fstype: r.str('fstype', true),
+        source: r.str('source', true),
+        target: r.str('target', true),
+        options: r.str('options', true),
         flags: r.u32('flags'),
       };
       checkMountFlags(what, msg.flags, protoErr);
@@ -321,10 +321,10 @@ export function decodePayload(h: FrameHeader, payload: Uint8Array): Message {
         uid: r.u32('uid'),
         gid: r.u32('gid'),
         flags: r.u32('flags'),
-        path: r.str('path'),
-        cwd: r.str('cwd'),
-        argv: r.strlist('argv'),
-        env: r.strlist('env'),
+        path: r.str('path', true),
+        cwd: r.str('cwd', true),
+        argv: r.strlist('argv', true),
+        env: r.strlist('env', true),
       };
       break;
     case 'STDIN':

@@ -66,8 +66,10 @@ export class FieldReader {
     return formatMac(this.payload.subarray(at, at + 6));
   }
 
-  /** Strings are decoded as UTF-8 with U+FFFD for invalid sequences: a guest message is never rejected for that. */
-  str(name: string): string {
+  /** Strings are decoded as UTF-8 with U+FFFD for invalid sequences: a guest message is never rejected for that.
+   * `noNul`: the string is a path, argument or environment entry, where a NUL byte makes the frame malformed (as
+   * init's decoder and FieldWriter have it). */
+  str(name: string, noNul = false): string {
     const at = this.offset;
     const len = this.view.getUint32(this.need(4, `str ${name}`), true);
     const left = this.payload.length - this.offset;
@@ -75,16 +77,20 @@ export class FieldReader {
       throw new GuestProtocolError(`${this.what}: str ${name} at offset ${at} declares ${len} bytes, ${left} left`);
     }
     const start = this.need(len, `str ${name}`);
-    return utf8Decoder.decode(this.payload.subarray(start, start + len));
+    const bytes = this.payload.subarray(start, start + len);
+    if (noNul && bytes.includes(0)) {
+      throw new GuestProtocolError(`${this.what}: str ${name} at offset ${at} contains a NUL byte`);
+    }
+    return utf8Decoder.decode(bytes);
   }
 
-  strlist(name: string): string[] {
+  strlist(name: string, noNul = false): string[] {
     const count = this.u32(`strlist ${name} count`);
     if (count > MAX_STRLIST) {
       throw new GuestProtocolError(`${this.what}: strlist ${name} declares ${count} entries, more than ${MAX_STRLIST}`);
     }
     const out: string[] = [];
-    for (let i = 0; i < count; i++) out.push(this.str(`${name}[${i}]`));
+    for (let i = 0; i < count; i++) out.push(this.str(`${name}[${i}]`, noNul));
     return out;
   }
 

@@ -39,3 +39,12 @@ test('guest paths must be absolute and normalized', () => {
   assert.match(guestPathFault('/a\0b')!, /NUL/);
   assert.match(guestPathFault('')!, /empty/);
 });
+
+// Found by the volume-override fuzz target (test/fuzz/regressions/volume-override-*.json): a number past 2^53 was
+// taken as a size, though the same size as a string was refused and deployment.json would refuse either.
+test('a numeric size is bounded like a string one: at most 2^53 - 1 bytes', () => {
+  assert.equal(parseSize(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+  assert.equal(parseSize(2 ** 53), undefined);
+  assert.equal(parseSize(1e308), undefined);
+  assert.equal(parseSize(String(2 ** 53)), undefined);
+});
