@@ -203,12 +203,14 @@ export class Activity implements ActivityApi {
       })
       .finally(() => this.running.delete(pid));
     exit.catch(() => undefined);
+    const logged = exit.then((s) => {
+      this.opts.log.info({ pid, exit: s }, 'process ended');
+      return s;
+    });
+    logged.catch(() => undefined); // as `exit`: the caller may never await it (process-relay.ts after a failed reply)
     return {
       pid,
-      exit: exit.then((s) => {
-        this.opts.log.info({ pid, exit: s }, 'process ended');
-        return s;
-      }),
+      exit: logged,
       writeStdin: (data) => proc.writeStdin(data),
       closeStdin: () => proc.closeStdin(),
     };

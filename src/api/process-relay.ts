@@ -63,6 +63,9 @@ export async function relayProcess(
     await send(runReply(id, handle.pid));
   } catch (err) {
     rejectPid(err);
+    // Nobody awaits the exit now (the output is closed: the service is ending), and the shutdown that follows
+    // rejects it (channel closed): that rejection must not be unhandled, which would crash `start`.
+    handle.exit.catch(() => {});
     throw err;
   }
   resolvePid(handle.pid);

@@ -147,8 +147,16 @@ export class FakeActivity implements ActivityApi {
 
   private runBuiltin(proc: FakeProc, sink: OutputSink): void {
     const { spec } = proc;
+    // A sink that rejects (the output is closed: the service has ended) ends the program as a closed pipe would,
+    // where the real activity drops the rest of the output (src/guest/credit.ts); a rejection here would be
+    // unhandled, and a `flood -1` would spin on the failing sink.
     const out = async (fd: 1 | 2, data: Uint8Array): Promise<void> => {
-      await (fd === 1 ? sink.stdout(data) : sink.stderr(data));
+      try {
+        await (fd === 1 ? sink.stdout(data) : sink.stderr(data));
+      } catch {
+        proc.end({ code: 141, signal: null });
+        return;
+      }
       this.delivered++;
     };
     switch (spec.bin) {
@@ -165,8 +173,9 @@ export class FakeActivity implements ActivityApi {
         break;
       }
       case 'flood': {
-        const n = Number(spec.argv[1]);
-        const size = Number(spec.argv[2]);
+        // Arguments that are not numbers: N 0, SIZE 1 (the service fuzz target sends any).
+        const n = Number(spec.argv[1]) || 0;
+        const size = Math.max(1, Math.trunc(Number(spec.argv[2]) || 0));
         void (async () => {
           for (let i = 0; (n < 0 || i < n) && !proc.ended; i++) await out(1, Buffer.alloc(size, i % 256));
           proc.end({ code: 0, signal: null });
