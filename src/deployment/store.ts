@@ -25,6 +25,11 @@ export async function readDeployment(workdir: string): Promise<Deployment> {
       { cause: err },
     );
   }
+  return parseDeployment(text, file);
+}
+
+/** Parses and validates deployment.json's text; `file` names it in errors. Throws DeploymentError BAD_DEPLOYMENT. */
+export function parseDeployment(text: string, file: string): Deployment {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -79,7 +79,8 @@ function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
 }
 
-function parseJson<T>(bytes: Buffer, schema: z.ZodMiniType<T>, what: string): T {
+/** Parses an OCI / docker JSON document against its schema; throws PackError PACK_BAD_MANIFEST. */
+export function parseJson<T>(bytes: Buffer, schema: z.ZodMiniType<T>, what: string): T {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
