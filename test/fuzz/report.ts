@@ -92,6 +92,11 @@ export function renderReport(r: FuzzResults): string {
     ...rows,
     ...r.skipped.map((s) => `| \`${s.id}\` | not run: ${s.why} | | | | | | |`),
     '',
+    '`start-stdin` feeds the service a FakeActivity; against a real VM, `test/vm/stdin-fuzz.test.ts` (in the VM ' +
+      'tests of `npm test`) sends 24 fuzzed streams of whole frames into one runtime, which must answer a ' +
+      'RunProcess exactly after each and shut down cleanly, and 6 framing-breaking streams then EOF into 6 ' +
+      'runtimes, which must end by themselves with no QEMU or virtiofsd left.',
+    '',
     '| target | decoders |',
     '|---|---|',
     ...decoders,
