@@ -8,7 +8,7 @@
  * scenario that fails is recorded as not measured, with its error, and the run goes on. No figure is asserted
  * anywhere: speed is reported, not tested (it varies with the machine's load).
  *
- * Scenario ids for --only: node, cold, exec, stream, virtiofs, 9p, memory, net, pack.
+ * Scenario ids for --only: node, startpath, cold, exec, stream, virtiofs, 9p, memory, net, pack.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import { machineInfo, RESULTS_DIR } from './lib/env.js';
 import type { BenchResults, Figure, Skipped } from './lib/results.js';
 import { bootVm, type BootedVm } from './lib/vm.js';
 import { coldStart } from './cold-start.js';
+import { startPath } from './start-path.js';
 import { execRoundTrip } from './exec-rtt.js';
 import { streaming } from './streaming.js';
 import { volumeIo } from './volume-io.js';
@@ -32,11 +33,12 @@ import { vpnNetwork } from './net.js';
 import { textTable, writeReport } from './report.js';
 import { packSpeed } from './pack.js';
 
-const ALL = ['node', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net', 'pack'] as const;
+const ALL = ['node', 'startpath', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net', 'pack'] as const;
 type ScenarioId = (typeof ALL)[number];
 
 const TITLES: Record<ScenarioId, string> = {
   node: 'Node process cost (--version, deploy of a 100 MiB image)',
+  startpath: 'Start path via runtime-path, as multiples of node -e 0',
   cold: 'Cold start',
   exec: 'Exec round trip',
   stream: 'stdout streaming',
@@ -51,8 +53,17 @@ const CPUS = 1;
 const MEM_GIB = 1;
 const STORAGE_GIB = 1;
 
-function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; report: boolean; check: boolean } {
+interface Args {
+  quick: boolean;
+  only: Set<ScenarioId>;
+  report: boolean;
+  check: boolean;
+  before?: string;
+}
+
+function parseArgs(argv: string[]): Args {
   let quick = false;
+  let before: string | undefined;
   let report = true;
   let check = false;
   let only = new Set<ScenarioId>(ALL);
@@ -61,7 +72,9 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; rep
     if (a === '--quick') quick = true;
     else if (a === '--no-report') report = false;
     else if (a === '--check') check = true;
-    else if (a === '--only' || a.startsWith('--only=')) {
+    else if (a === '--before' || a.startsWith('--before=')) {
+      before = path.resolve(a === '--before' ? (argv[++i] ?? '') : a.slice('--before='.length));
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       const ids = (v ?? '').split(',').filter(Boolean);
       const bad = ids.filter((id) => !(ALL as readonly string[]).includes(id));
@@ -70,13 +83,14 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<ScenarioId>; rep
       only = new Set(ids as ScenarioId[]);
     } else if (a === '-h' || a === '--help') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report] [--check]\n` +
+        `usage: node dist/bench/run.js [--quick] [--only ${ALL.join(',')}] [--no-report] [--check] [--before DIR]\n` +
+          '  --before DIR: a built checkout of an older commit: the start path is measured for it too, interleaved\n' +
           '  --check: exit 1 when a scenario asked for was not measured (CI runs --quick --check so the bench keeps working)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
-  return { quick, only, report, check };
+  return { quick, only, report, check, ...(before ? { before } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
     memBytes: MEM_GIB * 1024 ** 3,
     deployGlobals: ['--cpu-cores', String(CPUS), '--mem-gib', String(MEM_GIB), '--storage-gib', String(STORAGE_GIB)],
     say,
+    ...(args.before ? { beforeRoot: args.before } : {}),
   };
   const figures: Figure[] = [];
   const skipped: Skipped[] = [];
@@ -156,6 +171,7 @@ async function main(): Promise<void> {
   };
 
   await attempt('node', () => nodeCost(ctx));
+  await attempt('startpath', () => startPath(ctx));
   await attempt('cold', () => coldStart(ctx));
   await withVm(['exec', 'stream', 'virtiofs'], 'virtiofs', async (vm) => {
     await attempt('exec', () => execRoundTrip(ctx, vm));

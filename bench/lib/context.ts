@@ -13,6 +13,8 @@ export interface BenchContext {
   memBytes: number;
   /** Global options for `deploy` (resources), the same for every activity of the run. */
   deployGlobals: string[];
+  /** `--before DIR`: a built checkout of an older commit, measured beside this one (bench/start-path.ts). */
+  beforeRoot?: string;
   /** Progress line on stderr. */
   say(msg: string): void;
 }
