@@ -147,3 +147,22 @@ export function splitArgv(argv: string[]): SplitArgv {
     throw new UsageError('--net user and --inet-endpoint both give the VM its default route: use one of them');
   return { globals, ignored, ...(flag ? { flag } : {}), rest: argv.slice(i) };
 }
+
+/**
+ * `deploy`'s arguments (it takes none that matter): what its commander definition accepted, without loading
+ * commander (main.ts). Operands pass; an option before `--` is refused as unknown (`deploy --help` must never print
+ * help on stdout, which carries the deploy JSON).
+ */
+export function deployArgs(args: string[]): string[] {
+  const dash = args.indexOf('--');
+  const before = dash < 0 ? args : args.slice(0, dash);
+  const opt = before.find((a) => a.length > 1 && a.startsWith('-'));
+  if (opt !== undefined) throw new UsageError(`unknown option '${opt}'`);
+  return dash < 0 ? args : [...before, ...args.slice(dash + 1)];
+}
+
+/** `start`'s arguments (e.g. `start-entrypoint`): every token, unknown options included, less the first `--`. */
+export function startArgs(args: string[]): string[] {
+  const dash = args.indexOf('--');
+  return dash < 0 ? [...args] : [...args.slice(0, dash), ...args.slice(dash + 1)];
+}

@@ -3,17 +3,19 @@
  * error as one line ("ya-runtime-vm deploy: <error chain>") on stderr with the full stack only in the log, exit
  * with the code of exit-codes.ts. Nothing but a subcommand's own output ever reaches stdout.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { errorChain } from '../errors.js';
 import type { Logger } from '../log.js';
 import { defaultCacheDir } from '../cache-dir.js';
 import { VERSION } from '../version.js';
 import { exitCodeFor, EXIT } from './exit-codes.js';
 import type { Context } from './context.js';
-import { splitArgv, UsageError } from './globals.js';
+import { deployArgs, splitArgv, startArgs, UsageError } from './globals.js';
 import { chooseLogTarget, openLogger } from './log-target.js';
 // Subcommand modules are imported when their command runs: loading execa, protobuf, zod and the VM layer for
-// every invocation cost most of the CLI's start-up time (docs/benchmarks.md, Node cost).
+// every invocation cost most of the CLI's start-up time (docs/benchmarks.md, Node cost). So is commander: `deploy`
+// and `start`, the two commands on every activity's start path, take no options and split their arguments with
+// globals.ts (the same rules as their commander definitions had), so they never load it.
 
 export const HELP = `Usage: ya-runtime-vm [global options] <command> [options]
 
@@ -87,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(process.exitCode);
     }
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (isCommanderError(err)) {
       process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       return;
     }
@@ -102,7 +104,15 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-function command(name: string): Command {
+/** commander's errors (CommanderError) carry a `commander.*` code; tested by shape so commander loads only when used. */
+function isCommanderError(err: unknown): err is { exitCode: number } {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: unknown; exitCode?: unknown };
+  return typeof e.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number';
+}
+
+async function command(name: string): Promise<Command> {
+  const { Command } = await import('commander');
   return new Command(name)
     .helpOption(name === 'pack') // deploy/start args come from the ExeUnit or a requestor: never print help to stdout
     .exitOverride()
@@ -114,33 +124,28 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
   let result: Promise<number> | undefined;
   switch (sub) {
     case 'deploy':
-      command('deploy')
-        .allowExcessArguments(true)
-        .argument('[args...]')
-        .action(() => void (result = import('./deploy.js').then((m) => m.deployCommand(ctx))))
-        .parse(args, { from: 'user' });
+      deployArgs(args);
+      result = import('./deploy.js').then((m) => m.deployCommand(ctx));
       break;
     case 'offer-template':
-      command('offer-template')
+      (await command('offer-template'))
         .action(() => void (result = import('./offer-template.js').then((m) => m.offerTemplateCommand(ctx))))
         .parse(args, { from: 'user' });
       break;
     case 'test':
-      command('test')
+      (await command('test'))
         .allowExcessArguments(true)
         .argument('[args...]')
         .action(() => void (result = import('./test.js').then((m) => m.testCommand(ctx))))
         .parse(args, { from: 'user' });
       break;
-    case 'start':
-      command('start')
-        .allowUnknownOption(true)
-        .argument('[args...]', 'start arguments, e.g. start-entrypoint')
-        .action((a: string[]) => void (result = import('./start.js').then((m) => m.startCommand(ctx, a))))
-        .parse(args, { from: 'user' });
+    case 'start': {
+      const a = startArgs(args);
+      result = import('./start.js').then((m) => m.startCommand(ctx, a));
       break;
+    }
     case 'run':
-      command('run')
+      (await command('run'))
         .option('--entrypoint <path>', 'program to run (the rest are its arguments)')
         .argument('[cmd...]', 'command and arguments (after --)')
         .passThroughOptions(true)
@@ -151,7 +156,7 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
         .parse(args, { from: 'user' });
       break;
     case 'pack':
-      result = import('./pack.js').then((m) => m.packCommand(ctx, args, command('pack')));
+      result = Promise.all([import('./pack.js'), command('pack')]).then(([m, c]) => m.packCommand(ctx, args, c));
       break;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(sub)}`);

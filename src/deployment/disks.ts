@@ -1,11 +1,14 @@
 /**
  * Disk images of a deployment: a writable ext4 disk (the overlay's upper layer, `storage` volumes), created as a sparse
- * raw file with qemu-img and formatted on the host with mkfs.ext4, so the guest only mounts it.
- * Short-lived tools, so plain bounded execa calls (not the supervisor).
+ * raw file and formatted on the host with mkfs.ext4, so the guest only mounts it.
+ * The sparse file is made in this process (open + ftruncate: what `truncate -s` does); qemu-img is spawned only where
+ * it earns it, for a preallocated image. `deploy` is on every activity's start path (docs/benchmarks.md, Start path).
+ * Short-lived tools, so plain bounded child_process calls (not the supervisor, and not execa: loading it cost
+ * `deploy` more than the tools it ran).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { DiskError } from './errors.js';
 
 export interface Ext4DiskOptions {
@@ -35,10 +38,15 @@ export async function createExt4Disk(file: string, bytes: number, opts: Ext4Disk
   } catch (err) {
     throw new DiskError('DISK_CREATE_FAILED', `cannot create ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const create = ['create', '-q', '-f', 'raw'];
-  if (opts.preallocate) create.push('-o', 'preallocation=falloc');
-  create.push(file, String(bytes));
-  await tool('qemu-img', create, file, timeout, 'qemu-utils');
+  if (opts.preallocate)
+    await tool(
+      'qemu-img',
+      ['create', '-q', '-f', 'raw', '-o', 'preallocation=falloc', file, String(bytes)],
+      file,
+      timeout,
+      'qemu-utils',
+    );
+  else await sparseFile(file, bytes);
 
   // -q quiet; -F even though it is a regular file, not a block device; root_owner=0:0 so the root of the disk
   // belongs to root in the guest whoever ran mkfs; -m 0: no blocks reserved for root (it is a data disk).
@@ -55,22 +63,68 @@ export async function createExt4Disk(file: string, bytes: number, opts: Ext4Disk
   }
 }
 
+/** A sparse file of `bytes` (an existing one is cut to 0 first, as `qemu-img create` did). */
+async function sparseFile(file: string, bytes: number): Promise<void> {
+  try {
+    const fh = await fs.open(file, 'w');
+    try {
+      await fh.truncate(bytes);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw new DiskError('DISK_CREATE_FAILED', `cannot create ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+interface ToolResult {
+  /** The spawn error (ENOENT: not installed). */
+  error?: NodeJS.ErrnoException;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** stdout and stderr interleaved, the last 64 KiB. */
+  output: string;
+}
+
+function runTool(bin: string, args: string[], timeout: number): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let timedOut = false;
+    const keep = (c: Buffer): void => void (output = (output + c.toString()).slice(-65536));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeout);
+    let error: NodeJS.ErrnoException | undefined;
+    child.on('error', (err) => (error = err));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ ...(error ? { error } : {}), code, signal, timedOut, output });
+    });
+  });
+}
+
 async function tool(bin: string, args: string[], file: string, timeout: number, pkg: string): Promise<void> {
-  const r = await execa(bin, args, { reject: false, timeout, all: true, stdin: 'ignore', maxBuffer: 1024 * 1024 });
-  if (!r.failed) return;
-  const e = r.cause as NodeJS.ErrnoException | undefined;
-  if (e?.code === 'ENOENT') {
+  const r = await runTool(bin, args, timeout);
+  if (!r.error && !r.timedOut && r.code === 0) return;
+  if (r.error?.code === 'ENOENT') {
     throw new DiskError('DISK_TOOL_MISSING', `cannot create ${file}: ${bin} not found (install ${pkg})`, {
-      cause: r.cause,
+      cause: r.error,
     });
   }
-  const said = (r.all ?? '').trim().split('\n').pop() ?? '';
+  const said = r.output.trim().split('\n').pop() ?? '';
   const how = r.timedOut
     ? `timed out after ${timeout} ms`
-    : r.signal
-      ? `was killed by ${r.signal}`
-      : `exited with code ${r.exitCode}`;
+    : r.error
+      ? `could not be run: ${r.error.message}`
+      : r.signal
+        ? `was killed by ${r.signal}`
+        : `exited with code ${r.code}`;
   throw new DiskError('DISK_CREATE_FAILED', `cannot create ${file}: ${bin} ${how}${said ? `: ${said}` : ''}`, {
-    cause: r.cause,
+    ...(r.error ? { cause: r.error } : {}),
   });
 }

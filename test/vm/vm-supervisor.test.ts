@@ -112,11 +112,20 @@ describe('createExt4Disk', () => {
     );
   });
 
-  it('reports a tool failure with what it said', async () => {
-    const dir = path.join(tmp, 'a-directory.img');
+  it('makes the sparse file itself (no qemu-img) and says why it could not', async () => {
+    const dir = path.join(tmp, 'a-dir.img');
     await fs.mkdir(dir);
     await assert.rejects(
       createExt4Disk(dir, 8 * 1024 * 1024),
+      (e: DiskError) => e.code === 'DISK_CREATE_FAILED' && /^cannot create .*a-dir\.img: EISDIR/.test(e.message),
+    );
+  });
+
+  it('reports a tool failure with what it said (qemu-img, for a preallocated image)', async () => {
+    const dir = path.join(tmp, 'a-directory.img');
+    await fs.mkdir(dir);
+    await assert.rejects(
+      createExt4Disk(dir, 8 * 1024 * 1024, { preallocate: true }),
       (e: DiskError) =>
         e.code === 'DISK_CREATE_FAILED' &&
         /^cannot create .*a-directory\.img: qemu-img exited with code 1: /.test(e.message),

@@ -107,3 +107,15 @@ test('resources are validated', () => {
     /--hostname/,
   );
 });
+
+test('volumes of one depth are ordered by code point, whatever the locale (Z before a, - before 0)', () => {
+  const d = planDeployment({
+    workdir: '/w',
+    image: { ...image, volumes: ['/b', '/a', '/Z', '/a-1', '/a0'] },
+    overrides: new Map(),
+  });
+  assert.deepEqual(
+    d.volumes.map((v) => v.guestPath),
+    ['/Z', '/a', '/a-1', '/a0', '/b'],
+  );
+});
