@@ -318,7 +318,10 @@ async function chooseTransport(
   try {
     return {
       transport: 'virtiofs',
-      virtiofsd: await findVirtiofsd(virtiofsdPath ? { explicitPath: virtiofsdPath } : {}),
+      virtiofsd: await findVirtiofsd({
+        ...(virtiofsdPath ? { explicitPath: virtiofsdPath } : {}),
+        cacheDir: defaultCacheDir(),
+      }),
     };
   } catch (err) {
     if (wanted === 'virtiofs') throw err;

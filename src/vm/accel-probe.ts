@@ -8,11 +8,12 @@
  *  3. a bounded boot probe succeeds: QEMU boots the guest kernel alone under KVM (no initramfs, no root disk, so
  *     the kernel panics "VFS: Unable to mount root fs"; `panic=-1` + `-no-reboot` then make QEMU exit). Success =
  *     QEMU exits by itself within the bound and the console shows the panic (the kernel ran). A hang = unusable.
- * The probe's result is cached for an hour in `<cacheDir>/accel-probe-<kernel sha256 prefix>.json`.
+ * The probe's result is cached for an hour in `<cacheDir>/probes/accel-<key hash>.json` (probe-cache.ts), keyed by the
+ * runtime version and the stamps (one stat each, no hashing) of the guest kernel and the QEMU binary: a new QEMU, a
+ * rebuilt guest or another runtime version probes again.
  *
  * `decideAccel` is the pure decision from those facts; `probeAccel` gathers them.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -20,6 +21,9 @@ import { findSetpriv } from './supervisor.js';
 import type { Logger } from '../log.js';
 import { AccelError } from './errors.js';
 import { buildQemuArgs, type Accel } from './qemu-args.js';
+import { findExecutable } from './files.js';
+import { fileStamp, probeCacheFile, readProbeCache, writeProbeCache, type ProbeKey } from './probe-cache.js';
+import { VERSION } from '../version.js';
 
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
 
@@ -152,35 +156,26 @@ export async function bootProbe(o: BootProbeOptions): Promise<Check> {
 
 const CACHE_TTL_MS = 60 * 60 * 1000;
 
-interface CachedProbe {
-  at: number;
-  kernelSha256: string;
-  facts: AccelFacts;
+function isFacts(v: unknown): v is AccelFacts {
+  if (v === null || typeof v !== 'object') return false;
+  const f = v as Partial<AccelFacts>;
+  return typeof f.kvmDevice?.ok === 'boolean' && (f.bootProbe === undefined || typeof f.bootProbe.ok === 'boolean');
 }
 
-async function sha256File(p: string): Promise<string> {
-  return crypto
-    .createHash('sha256')
-    .update(await fs.readFile(p))
-    .digest('hex');
-}
-
-async function readCache(file: string, sha: string, now: number): Promise<AccelFacts | undefined> {
-  try {
-    const c = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<CachedProbe>;
-    if (c.kernelSha256 !== sha || typeof c.at !== 'number' || now - c.at > CACHE_TTL_MS || now < c.at) return undefined;
-    if (!c.facts || typeof c.facts !== 'object' || typeof c.facts.kvmDevice?.ok !== 'boolean') return undefined;
-    return c.facts;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeCache(file: string, entry: CachedProbe): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(entry));
-  await fs.rename(tmp, file);
+/** What a cached probe depends on: the runtime version, the guest kernel, the QEMU binary (as PATH finds it). */
+export async function accelProbeKey(o: {
+  kernelPath: string;
+  qemuBinary?: string;
+  runtimeVersion?: string;
+}): Promise<ProbeKey> {
+  const qemu = o.qemuBinary ?? 'qemu-system-x86_64';
+  const qemuPath = qemu.includes('/') ? qemu : (findExecutable(qemu) ?? qemu);
+  const [kernel, qemuStamp] = await Promise.all([fileStamp(o.kernelPath), fileStamp(qemuPath)]);
+  return {
+    runtime: o.runtimeVersion ?? VERSION,
+    kernel: `${path.resolve(o.kernelPath)}@${kernel}`,
+    qemu: `${qemuPath}@${qemuStamp}`,
+  };
 }
 
 // ---- the edge ------------------------------------------------------------------------------------------------
@@ -199,6 +194,8 @@ export interface ProbeAccelOptions {
     bootProbe?: () => Promise<Check>;
   };
   now?: () => number;
+  /** The runtime version in the cache key (default: this runtime's); tests change it. */
+  runtimeVersion?: string;
 }
 
 /** Gathers the facts (each check only if the previous one passed; device check never cached) and decides. */
@@ -210,11 +207,11 @@ export async function gatherAccelFacts(o: ProbeAccelOptions): Promise<AccelFacts
 
   const now = (o.now ?? Date.now)();
   let cacheFile: string | undefined;
-  let sha = '';
+  let key: ProbeKey | undefined;
   if (o.cacheDir) {
-    sha = await sha256File(o.kernelPath);
-    cacheFile = path.join(o.cacheDir, `accel-probe-${sha.slice(0, 16)}.json`);
-    const cached = await readCache(cacheFile, sha, now);
+    key = await accelProbeKey(o);
+    cacheFile = probeCacheFile(o.cacheDir, 'accel', key);
+    const cached = await readProbeCache(cacheFile, key, { now, ttlMs: CACHE_TTL_MS, valid: isFacts });
     if (cached?.bootProbe) {
       o.log.debug({ cacheFile }, 'KVM boot probe: cached result');
       return { kvmDevice, notPvm, bootProbe: cached.bootProbe };
@@ -231,8 +228,8 @@ export async function gatherAccelFacts(o: ProbeAccelOptions): Promise<AccelFacts
       }));
   const boot = await probe();
   const facts: AccelFacts = { kvmDevice, notPvm, bootProbe: boot };
-  if (cacheFile) {
-    await writeCache(cacheFile, { at: now, kernelSha256: sha, facts }).catch((err: unknown) =>
+  if (cacheFile && key) {
+    await writeProbeCache(cacheFile, key, facts, now).catch((err: unknown) =>
       o.log.warn({ err, cacheFile }, 'cannot cache the KVM probe result'),
     );
   }

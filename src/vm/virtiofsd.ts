@@ -9,11 +9,15 @@
  *
  * Search order: the explicit path (`--virtiofsd PATH`), `virtiofsd` in PATH, /usr/libexec/virtiofsd,
  * /usr/lib/qemu/virtiofsd. The kind is read from `--help` (and `--version`), never guessed from the path.
+ * With a cache folder, what a binary is (kind, version) is cached per host (probe-cache.ts), keyed by the runtime
+ * version and the binary's stamp: two spawns fewer on every start, again after the binary changes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { VirtiofsdError } from './errors.js';
+import { fileStamp, probeCacheFile, readProbeCache, writeProbeCache } from './probe-cache.js';
+import { VERSION } from '../version.js';
 
 export type VirtiofsdKind = 'c' | 'rust';
 export type VirtiofsdSandbox = 'namespace' | 'chroot' | 'none';
@@ -134,12 +138,45 @@ export async function identifyVirtiofsd(file: string): Promise<VirtiofsdBinary> 
   return { path: file, kind, version: line.trim() };
 }
 
+function isVirtiofsdBinary(v: unknown): v is VirtiofsdBinary {
+  if (v === null || typeof v !== 'object') return false;
+  const b = v as Partial<VirtiofsdBinary>;
+  return typeof b.path === 'string' && (b.kind === 'c' || b.kind === 'rust') && typeof b.version === 'string';
+}
+
+/** identifyVirtiofsd through the probe cache of `cacheDir`; a cache that cannot be written is only logged away. */
+async function identifyCached(
+  file: string,
+  cacheDir: string,
+  runtimeVersion: string,
+  now: number,
+): Promise<VirtiofsdBinary> {
+  const key = { runtime: runtimeVersion, virtiofsd: `${path.resolve(file)}@${await fileStamp(file)}` };
+  const cacheFile = probeCacheFile(cacheDir, 'virtiofsd', key);
+  const cached = await readProbeCache(cacheFile, key, { now, valid: isVirtiofsdBinary });
+  if (cached && cached.path === file) return cached;
+  const found = await identifyVirtiofsd(file);
+  await writeProbeCache(cacheFile, key, found, now).catch(() => undefined);
+  return found;
+}
+
 export async function findVirtiofsd(
-  opts: { explicitPath?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    explicitPath?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Cache what the binary is here (probe-cache.ts); omit to ask it every time. */
+    cacheDir?: string;
+    /** The runtime version in the cache key (default: this runtime's); tests change it. */
+    runtimeVersion?: string;
+    now?: () => number;
+  } = {},
 ): Promise<VirtiofsdBinary> {
   const candidates = virtiofsdSearchPath(opts.explicitPath, opts.env);
   for (const c of candidates) {
-    if (executable(c)) return identifyVirtiofsd(c);
+    if (!executable(c)) continue;
+    return opts.cacheDir
+      ? identifyCached(c, opts.cacheDir, opts.runtimeVersion ?? VERSION, (opts.now ?? Date.now)())
+      : identifyVirtiofsd(c);
   }
   if (opts.explicitPath) {
     throw new VirtiofsdError(
