@@ -64,6 +64,8 @@ export interface ActivityOptions {
   limits?: Partial<GuestLimits>;
   /** Aborting cancels a boot in progress (Shutdown or stdin EOF during boot): the VM is torn down at once. */
   signal?: AbortSignal;
+  /** Called each time a boot attempt has spawned QEMU (the guest is booting from then on). */
+  onQemuSpawned?: () => void;
 }
 
 /** The whole guest part of a shutdown (SHUTDOWN reply + QEMU exit) must fit in the ExeUnit's ~5 s with the
@@ -408,6 +410,7 @@ async function bootOnce(
       ...(virtiofsd ? { virtiofsd } : {}),
       nics,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onQemuSpawned ? { onQemuSpawned: opts.onQemuSpawned } : {}),
       stopGraceMs: STOP_GRACE_MS,
     },
     log,

@@ -19,6 +19,7 @@ export async function bootActivity(
   deployment: Deployment,
   workdir: string,
   signal?: AbortSignal,
+  onQemuSpawned?: () => void,
 ): Promise<Activity> {
   const g = ctx.globals;
   const activity = await Activity.boot({
@@ -33,6 +34,7 @@ export async function bootActivity(
     ...(g.virtiofsd ? { virtiofsdPath: g.virtiofsd } : {}),
     ...(g.guestDir ? { guestDir: g.guestDir } : {}),
     ...(signal ? { signal } : {}),
+    ...(onQemuSpawned ? { onQemuSpawned } : {}),
   });
   if (activity.accel.warning) process.stderr.write(`ya-runtime-vm: warning: ${activity.accel.warning}\n`);
   return activity;

@@ -5,14 +5,18 @@
  * Both serve `<workdir>/control.sock` (JSON-RPC, src/control/) for `run`.
  * `start-entrypoint` among the args runs the image's Entrypoint + Cmd as a background process once the VM is up;
  * its output goes to `<workdir>/logs/entrypoint.log` (not to the ExeUnit: it binds events to the next command).
+ *
+ * Start path (docs/benchmarks.md, Start path): in service mode the boot begins as soon as the deployment is read,
+ * before the Hello that asks for it. The first request is always Hello and its reply waits for the boot anyway
+ * (docs/yagna-contract.md, 3.3), so that Hello takes the boot already under way. The service (protobuf) and the
+ * control socket (vscode-jsonrpc) modules are loaded once QEMU is spawned, while the guest boots, not before.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from './context.js';
 import { bootActivity, refuseUserNetInServiceMode } from './boot.js';
 import { readDeployment } from '../deployment/store.js';
-import { runService } from '../api/service.js';
-import { startControlServer, type ControlServer } from '../control/server.js';
+import type { ControlServer } from '../control/server.js';
 import { controlSocketPath } from '../control/socket-path.js';
 import type { ActivityApi } from '../activity-api.js';
 import type { Activity } from '../activity.js';
@@ -20,6 +24,9 @@ import type { Deployment } from '../deployment/deployment.js';
 import { CliError } from './errors.js';
 import { START_EXIT } from './exit-codes.js';
 import { takeStopKeys } from './terminal.js';
+
+/** How long service mode waits for QEMU to be spawned before it loads the service anyway (see the head comment). */
+const SERVICE_LOAD_DEADLINE_MS = 2000;
 
 export async function startCommand(ctx: Context, args: string[]): Promise<number> {
   const workdir = path.resolve(ctx.globals.workdir ?? process.cwd());
@@ -40,26 +47,49 @@ export async function startCommand(ctx: Context, args: string[]): Promise<number
   };
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
+  let qemuSpawned!: () => void;
+  const spawned = new Promise<void>((resolve) => (qemuSpawned = resolve));
+  // Loaded while the guest boots; awaited only once the activity is up.
+  const controlModule = spawned.then(() => import('../control/server.js'));
+  controlModule.catch(() => undefined);
+  const bootAndServe = async (): Promise<Activity> => {
+    activity = await bootActivity(ctx, deployment, workdir, cancelBoot.signal, qemuSpawned);
+    const { startControlServer } = await controlModule;
+    control = await startControlServer({
+      socketPath: controlSocketPath(workdir),
+      activity,
+      log: ctx.log,
+      onShutdownRequested: () => activity?.shutdown(),
+    }).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'control socket not available');
+      return undefined;
+    });
+    return activity;
+  };
+  // The boot the first Hello takes (its failure is that Hello's Error reply); undefined once taken.
+  let early: Promise<Activity> | undefined = bootAndServe();
+  early.then(qemuSpawned, qemuSpawned);
+  // Until QEMU is spawned, or for a bounded while: requests wait in the pipe meanwhile, and a boot stuck before
+  // QEMU (a virtiofsd that never listens) must not keep a Shutdown unread for long.
+  await Promise.race([spawned, new Promise<void>((r) => setTimeout(r, SERVICE_LOAD_DEADLINE_MS).unref())]);
+  const { runService } = await import('../api/service.js');
   const code = await runService({
     input: process.stdin,
     output: process.stdout,
     log: ctx.log,
     boot: async (signal) => {
       signal.addEventListener('abort', () => cancelBoot.abort(), { once: true });
-      activity = await bootActivity(ctx, deployment, workdir, cancelBoot.signal);
-      control = await startControlServer({
-        socketPath: controlSocketPath(workdir),
-        activity,
-        log: ctx.log,
-        onShutdownRequested: () => activity?.shutdown(),
-      }).catch((err: unknown) => {
-        ctx.log.warn({ err }, 'control socket not available');
-        return undefined;
-      });
-      return activity;
+      const boot = early ?? bootAndServe();
+      early = undefined;
+      return boot;
     },
     ...(entrypoint ? { onStartEntrypoint: (a: ActivityApi) => startEntrypoint(ctx, a, deployment, workdir) } : {}),
   });
+  if (early) {
+    // The service ended (EOF, Shutdown, a broken stream) before any Hello: cancel the boot begun for it.
+    cancelBoot.abort();
+    await early.catch(() => undefined);
+  }
   await control?.close();
   // Normally a no-op (the service already shut the activity down and reported any failure in its code).
   await activity?.shutdown().catch(() => undefined);
@@ -120,6 +150,7 @@ async function operatorMode(
     }
     let control: ControlServer;
     try {
+      const { startControlServer } = await import('../control/server.js');
       control = await startControlServer({
         socketPath: controlSocketPath(workdir),
         activity,

@@ -74,6 +74,9 @@ export interface VmStartConfig {
    * running VM is ended by stop(), or better by the guest powering off, never by a leftover boot signal.
    */
   signal?: AbortSignal;
+  /** Called once QEMU has been spawned (before its agent socket is up): `start` loads what it needs only later
+   * then, while the guest boots (src/cli/start.ts). */
+  onQemuSpawned?: () => void;
 }
 
 export interface VmExit {
@@ -243,6 +246,7 @@ export async function startVm(cfg: VmStartConfig, log: Logger): Promise<VmHandle
     await fs.writeFile(consoleLogPath, '');
     const q = spawnSupervised({ name: 'qemu', file: qemuFile, args, logDir, passFds }, vlog);
     parts.qemu = q;
+    cfg.onQemuSpawned?.();
 
     // 3. the agent socket.
     const agent = await connectAgent(agentPath, q, socketTimeoutMs, consoleLogPath);
