@@ -197,3 +197,22 @@ test("Shutdown while the VM is still booting cancels the boot and exits within t
     await finish({ client, workdir, base });
   }
 });
+
+test('stdin EOF before any Hello cancels the boot begun for it, exits 0 and leaves nothing', async () => {
+  // start begins booting before the Hello arrives (src/cli/start.ts): a service that ends first must undo that.
+  for (const delayMs of [0, 400]) {
+    const { client, workdir, base } = await spawnRuntime(testImage());
+    try {
+      await new Promise((r) => setTimeout(r, delayMs));
+      const started = Date.now();
+      client.closeStdin();
+      const exit = await client.exited;
+      assert.equal(exit.code, 0, `EOF after ${delayMs} ms`);
+      assert.ok(Date.now() - started < 5000, `EOF after ${delayMs} ms: exited within 5 s`);
+      assert.deepEqual(await waitNoneAlive(workdir, 3000), [], `EOF after ${delayMs} ms`);
+      assert.deepEqual(client.violations, []);
+    } finally {
+      await finish({ client, workdir, base });
+    }
+  }
+});
