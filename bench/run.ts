@@ -2,13 +2,14 @@
  * `npm run bench [-- --quick] [-- --only id,id]`: every scenario after a warm-up, each figure beside its floor
  * measured in the same run; prints a table, writes bench/results/<date>.json, regenerates docs/benchmarks.md.
  *
- * Order: artefacts (cached) -> Node cost (no VM) -> cold start (alternating with the floor VM) -> one VM for exec
- * round trip, stdout streaming and virtio-fs I/O -> one VM with `--volumes 9p` for 9p I/O -> idle memory (1, then
- * 4 activities in service mode) -> two VMs joined by a test VPN switch (TCP throughput, ping; bench/net.ts). A
+ * Order: artefacts (cached) -> Node cost (no VM) -> start path via runtime-path (bench/start-path.ts) -> cold start
+ * (alternating with the floor VM) -> one VM for exec round trip, stdout streaming and virtio-fs I/O -> one VM with
+ * `--volumes 9p` for 9p I/O -> idle memory (1, then 4 activities in service mode) -> 16 activities at once
+ * (bench/many.ts) -> two VMs joined by a test VPN switch (TCP throughput, ping; bench/net.ts). A
  * scenario that fails is recorded as not measured, with its error, and the run goes on. No figure is asserted
  * anywhere: speed is reported, not tested (it varies with the machine's load).
  *
- * Scenario ids for --only: node, startpath, cold, exec, stream, virtiofs, 9p, memory, net, pack.
+ * Scenario ids for --only: node, startpath, cold, exec, stream, virtiofs, 9p, memory, many, net, pack.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -32,8 +33,9 @@ import { nodeCost } from './node-cost.js';
 import { vpnNetwork } from './net.js';
 import { textTable, writeReport } from './report.js';
 import { packSpeed } from './pack.js';
+import { manyActivities } from './many.js';
 
-const ALL = ['node', 'startpath', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'net', 'pack'] as const;
+const ALL = ['node', 'startpath', 'cold', 'exec', 'stream', 'virtiofs', '9p', 'memory', 'many', 'net', 'pack'] as const;
 type ScenarioId = (typeof ALL)[number];
 
 const TITLES: Record<ScenarioId, string> = {
@@ -45,6 +47,7 @@ const TITLES: Record<ScenarioId, string> = {
   virtiofs: 'virtio-fs sequential write/read',
   '9p': '9p sequential write/read',
   memory: 'Idle memory (1 and 4 activities)',
+  many: '16 activities at once (2 with --quick)',
   net: 'VPN network between two VMs',
   pack: 'pack of a 100 MB image (uncompressed and gzip layers)',
 };
@@ -180,6 +183,7 @@ async function main(): Promise<void> {
   });
   await withVm(['9p'], '9p', async (vm) => attempt('9p', () => volumeIo(ctx, vm, '9p')));
   await attempt('memory', () => idleMemory(ctx));
+  await attempt('many', () => manyActivities(ctx));
   await attempt('net', () => vpnNetwork(ctx));
   await attempt('pack', () => packSpeed(ctx));
 

@@ -171,6 +171,8 @@ export interface ProcMem {
   kind: 'qemu' | 'virtiofsd' | 'runtime' | 'other';
   rssKiB: number;
   pssKiB: number;
+  /** PSS less the guest RAM mapping (hostPss). */
+  hostPssKiB: number;
 }
 
 function kindOf(cmd: string): ProcMem['kind'] {
@@ -199,6 +201,33 @@ export function procMem(pid: number): { rssKiB: number; pssKiB: number; cmd: str
   }
 }
 
+/**
+ * PSS of one process split into guest RAM (the `memory-backend-memfd` mapping that QEMU and each virtiofsd map) and the rest: what the host process itself costs. KiB; undefined when it is gone or unreadable.
+ */
+export function hostPss(pid: number): { hostKiB: number; guestRamKiB: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let guest = false;
+  let hostKiB = 0;
+  let guestRamKiB = 0;
+  for (const line of text.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      // QEMU 7.2 names the memfd after the backend's type, others after its id (`mem`, src/vm/qemu-args.ts).
+      guest = /\s\/memfd:(memory-backend-memfd|mem)\b/.test(line);
+      continue;
+    }
+    const m = /^Pss:\s+(\d+) kB/.exec(line);
+    if (!m) continue;
+    if (guest) guestRamKiB += Number(m[1]);
+    else hostKiB += Number(m[1]);
+  }
+  return { hostKiB, guestRamKiB };
+}
+
 /** Live processes whose command line mentions `needle` (a workdir), with their memory. */
 export function processesOf(needle: string): ProcMem[] {
   const found: ProcMem[] = [];
@@ -206,7 +235,13 @@ export function processesOf(needle: string): ProcMem[] {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     const m = procMem(Number(d));
     if (m && m.cmd.includes(needle) && !m.cmd.startsWith('setpriv'))
-      found.push({ pid: Number(d), kind: kindOf(m.cmd), rssKiB: m.rssKiB, pssKiB: m.pssKiB });
+      found.push({
+        pid: Number(d),
+        kind: kindOf(m.cmd),
+        rssKiB: m.rssKiB,
+        pssKiB: m.pssKiB,
+        hostPssKiB: hostPss(Number(d))?.hostKiB ?? NaN,
+      });
   }
   return found;
 }
