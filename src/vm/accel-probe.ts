@@ -16,7 +16,6 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { findSetpriv } from './supervisor.js';
 import type { Logger } from '../log.js';
 import { AccelError } from './errors.js';
@@ -128,6 +127,7 @@ export async function bootProbe(o: BootProbeOptions): Promise<Check> {
   args[serial + 1] = 'stdio';
   const started = Date.now();
   // Under setpriv --pdeathsig like every QEMU we start: a probe that hangs must not outlive a SIGKILLed runtime.
+  const { execa } = await import('execa'); // loaded only when the probe runs (its result is cached)
   const r = await execa(findSetpriv(), ['--pdeathsig', 'KILL', '--', o.qemuBinary ?? 'qemu-system-x86_64', ...args], {
     reject: false,
     timeout: timeoutMs,

@@ -1,19 +1,21 @@
 /**
  * Supervision of long-lived children (QEMU, virtiofsd). Every child:
  *  - is started as `setpriv --pdeathsig KILL -- <file> <args>`: setpriv sets PR_SET_PDEATHSIG and execs the program
- *    in place (same pid), so the kernel SIGKILLs it when we die, even when we are SIGKILLed and execa's `cleanup`
- *    (an exit hook) never runs;
+ *    in place (same pid), so the kernel SIGKILLs it when we die, even when we are SIGKILLed and our exit hook
+ *    never runs;
  *  - stays in our process group (never `detached`): yagna measures an activity's CPU over the runtime's group;
- *  - has `cleanup: true` (killed when we exit normally) and `forceKillAfterDelay` (SIGTERM, then SIGKILL);
+ *  - is SIGTERMed by an exit hook when we exit normally (`cleanup`), and on `cancelSignal` SIGTERMed, then SIGKILLed
+ *    after `forceKillAfterDelayMs`;
  *  - writes stdout and stderr straight into `<logDir>/<name>.log` (a file descriptor handed to the child, opened for
  *    append): nothing is buffered in our memory, and the log survives us;
- *  - is ended only when its exit and its stdio have settled (execa's result promise), reported as a ChildEnd with
- *    code or signal.
+ *  - is ended only when it has exited (its 'close'), reported as a ChildEnd with code or signal.
+ * Plain node:child_process, not execa: QEMU's spawn is on every activity's start path, and loading execa cost it
+ * more than the spawn (docs/benchmarks.md, Start path).
  * The supervisor does not decide teardown order; vm.ts does.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa, type Options, type ResultPromise } from 'execa';
 import type { Logger } from '../log.js';
 import type { ChildEnd } from './errors.js';
 import { findExecutable } from './files.js';
@@ -59,44 +61,68 @@ export function findSetpriv(): string {
   return setprivPath;
 }
 
+/** Live children, SIGTERMed when this process exits normally (execa's `cleanup`). */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGTERM');
+  });
+}
+
 export function spawnSupervised(spec: ChildSpec, log: Logger): SupervisedChild {
   fs.mkdirSync(spec.logDir, { recursive: true });
   const logPath = path.join(spec.logDir, `${spec.name}.log`);
   const fd = fs.openSync(logPath, 'a', 0o640);
-  let sub: ResultPromise;
+  let sub: ChildProcess;
   try {
-    const options: Options = {
-      // A descriptor number is handed to the child as is (execa's types only list 3..9, its runtime takes any):
-      // stdout and stderr to the log, then the passed descriptors as 3, 4, ...
-      stdio: ['ignore', fd as 3, fd as 3, ...((spec.passFds ?? []) as 3[])],
-      buffer: false,
-      cleanup: true,
-      forceKillAfterDelay: spec.forceKillAfterDelayMs ?? 3000,
-      reject: false,
-      // Our argv and env go through unchanged: no shell, no npm bin dirs prepended to PATH.
-      preferLocal: false,
-      extendEnv: spec.env === undefined,
+    // stdout and stderr to the log, then the passed descriptors as 3, 4, ...; our argv and env go through
+    // unchanged (no shell).
+    sub = spawn(findSetpriv(), ['--pdeathsig', 'KILL', '--', spec.file, ...spec.args], {
+      stdio: ['ignore', fd, fd, ...(spec.passFds ?? [])],
       ...(spec.env === undefined ? {} : { env: spec.env }),
-      ...(spec.cancelSignal === undefined ? {} : { cancelSignal: spec.cancelSignal }),
-    };
-    sub = execa(findSetpriv(), ['--pdeathsig', 'KILL', '--', spec.file, ...spec.args], options);
+    });
   } finally {
     // The child holds its own copy of the descriptor.
     fs.closeSync(fd);
   }
-  const pid = sub.pid ?? -1;
+  const child = sub;
+  track(child);
+  const settled = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: unknown }>((resolve) => {
+    let spawnError: unknown;
+    child.once('error', (err) => {
+      spawnError = err;
+      // A child that never started emits no 'close' when it has no stdio pipes to close.
+      if (child.pid === undefined) resolve({ code: null, signal: null, error: err });
+    });
+    child.once('close', (code, signal) =>
+      resolve({ code, signal, ...(spawnError !== undefined ? { error: spawnError } : {}) }),
+    );
+  }).finally(() => live.delete(child));
+  const cancel = spec.cancelSignal;
+  if (cancel) {
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), spec.forceKillAfterDelayMs ?? 3000);
+      void settled.then(() => clearTimeout(t));
+    };
+    if (cancel.aborted) onAbort();
+    else {
+      cancel.addEventListener('abort', onAbort, { once: true });
+      void settled.then(() => cancel.removeEventListener('abort', onAbort));
+    }
+  }
+  const pid = child.pid ?? -1;
   const clog = log.child({ child: spec.name, pid });
   let done = false;
-  const ended: Promise<ChildEnd> = sub.then(
+  const ended: Promise<ChildEnd> = settled.then(
     (r) => {
       done = true;
-      const end: ChildEnd = {
-        name: spec.name,
-        pid,
-        code: r.signal ? null : (r.exitCode ?? null),
-        signal: r.signal ?? null,
-      };
-      if (r.failed && r.exitCode === undefined && !r.signal) end.error = r.cause ?? new Error(r.message);
+      const end: ChildEnd = { name: spec.name, pid, code: r.signal ? null : r.code, signal: r.signal };
+      if (r.error !== undefined && r.code === null && !r.signal) end.error = r.error;
       clog.info({ code: end.code, signal: end.signal }, `${spec.name} ended`);
       return end;
     },

@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { VirtiofsdError } from './errors.js';
 import { fileStamp, probeCacheFile, readProbeCache, writeProbeCache } from './probe-cache.js';
 import { VERSION } from '../version.js';
@@ -112,6 +111,7 @@ export function virtiofsdSearchPath(explicit: string | undefined, env: NodeJS.Pr
 
 /** Runs `--help` and `--version` (bounded) and returns what they printed, stdout and stderr together. */
 async function ask(file: string, flag: string): Promise<string> {
+  const { execa } = await import('execa'); // loaded only when the binary is asked (the answer is cached)
   const r = await execa(file, [flag], { reject: false, timeout: 5000, all: true, stdin: 'ignore' });
   return r.all ?? '';
 }
