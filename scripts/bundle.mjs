@@ -16,6 +16,21 @@ if (!fs.existsSync(entry)) {
   process.exit(1);
 }
 fs.rmSync(outdir, { recursive: true, force: true });
+
+// pino requires its transport machinery at load time: thread-stream, which loads worker_threads, assert and more,
+// on every start of every command. We never use transports (src/log.ts writes with pino.destination), so the
+// bundle gets a stand-in that fails loudly should anyone ever ask for one.
+const noTransports = {
+  name: 'no-pino-transports',
+  setup(b) {
+    b.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'yrvm-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'yrvm-stub' }, () => ({
+      contents:
+        "module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not in the ya-runtime-vm bundle (scripts/bundle.mjs)'); } };",
+      loader: 'js',
+    }));
+  },
+};
 await build({
   entryPoints: [entry],
   outdir,
@@ -26,6 +41,7 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  plugins: [noTransports],
   // CommonJS dependencies (vscode-jsonrpc, pino, commander) call require(); an ES module bundle has none of its own.
   banner: { js: "import { createRequire as __yrvmCreateRequire } from 'node:module'; const require = __yrvmCreateRequire(import.meta.url);" },
 });
