@@ -49,8 +49,10 @@ export async function createExt4Disk(file: string, bytes: number, opts: Ext4Disk
   else await sparseFile(file, bytes);
 
   // -q quiet; -F even though it is a regular file, not a block device; root_owner=0:0 so the root of the disk
-  // belongs to root in the guest whoever ran mkfs; -m 0: no blocks reserved for root (it is a data disk).
-  const mkfs = ['-q', '-F', '-m', '0', '-E', 'root_owner=0:0'];
+  // belongs to root in the guest whoever ran mkfs; -m 0: no blocks reserved for root (it is a data disk);
+  // lazy_journal_init=1: do not write zeros over the journal, whose blocks in a file made just now (sparse, or
+  // fallocated) read as zeros already: that was 32 MiB written per GiB-sized disk on every deploy.
+  const mkfs = ['-q', '-F', '-m', '0', '-E', 'root_owner=0:0,lazy_journal_init=1'];
   if (opts.label) mkfs.push('-L', opts.label);
   mkfs.push(file);
   try {
