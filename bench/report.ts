@@ -95,6 +95,22 @@ const MEANING: Record<string, string> = {
     'Floor: mksquashfs -comp lzo of the same tree already flattened in a folder (what gvmkit-build does after Docker has flattened it). Runs alternate.',
   'pack-gzip-layers':
     'The same as `pack-layers`, with the layers gzip-compressed (zlib, default level), as registries and Docker 29 saves hold them: each layer is decompressed twice (once per pass). Same floor.',
+  'start-path-deploy':
+    "Wall time of `deploy` spawned as the ExeUnit spawns it: the descriptor's `runtime-path` (`bin/ya-runtime-vm`, through its `#!/usr/bin/env node`), cwd = a fresh workdir, the bench image, 1 GiB storage, until it exits (plan, folders, the sparse root-upper disk, mkfs.ext4, deployment.json). Floor: `node -e 0` (Node's own start-up, the floor we accept), measured in the same rounds.",
+  'start-path-qemu':
+    'From spawning `start` (runtime-path, service mode, cwd = workdir) to its "qemu started" log line (QEMU spawned under setpriv): Node start-up, the bundle, reading deployment.json, the accelerator and virtiofsd probes (cached), virtiofsd up. Floor: `node -e 0`.',
+  'start-path-agent':
+    'From QEMU spawned to the guest agent\'s HELLO ("guest agent connected"): the guest kernel and our init booting. Under TCG this is the emulated boot. Floor: `node -e 0` (only for the ratio as a multiple of it).',
+  'start-path-hello':
+    "From the agent's HELLO to the Hello reply on stdout: the root overlay and volume mounts. Floor: `node -e 0`.",
+  'start-path-exec':
+    'From the Hello reply to the exit event of the first RunProcess (`/bin/true`). Floor: `node -e 0`.',
+  'start-path-cold':
+    'The whole cold start through runtime-path: `deploy` wall time + `start` spawn → first exec done (the phases above). Floor: the bare VM boot (floor VM: the same QEMU settings booting a trivial init that reboots at once, spawn to exit) plus two `node -e 0`, the two Node processes the contract requires; the bare VM alone is the second floor.',
+  'start-path-pagecold':
+    'One cold start as `start-path-cold`, after `sync; echo 3 > /proc/sys/vm/drop_caches` (every file, Node included, read from disk). Floor: the bare VM boot and two `node -e 0`, each also after drop_caches.',
+  'idle-host-mem-1':
+    "The `idle-mem-1` activity's PSS less the guest RAM mapping (the memfd QEMU and virtiofsd share, which the guest fills as it likes): what the runtime, QEMU and virtiofsd cost the host themselves. Floor: a bare QEMU (the idle floor VM, less its guest RAM) plus an idle `node` (`node -e 0` ends before it can be read).",
   'cli-version':
     'Wall time of `node bin/ya-runtime-vm --version` (Node start + loading the CLI modules). Floor: `node -e 0`.',
   'deploy-100mib':
@@ -102,11 +118,37 @@ const MEANING: Record<string, string> = {
 };
 
 function meaning(id: string): string {
+  const before = /-before$/.test(id);
+  if (before)
+    return `As \`${id.replace(/-before$/, '')}\`, for the older build given with \`--before\`, measured in the same rounds.`;
+  if (/^many-\d+$/.test(id))
+    return 'N activities of 0.5 GiB at once, each through runtime-path in service mode: all deployed, all started with their Hello sent at once, `/bin/true` in each, shut down; fails when anything is left behind (a process naming a workdir, a socket in run/). One run; the 2 s idle wait and the memory readings are not counted. Floor: N floor VMs booted at once, spawn to exit.';
+  if (/^many-\d+-mem$/.test(id))
+    return 'The same activities idle after their command: total PSS over every process naming a workdir (runtime, QEMU, virtiofsd), with the part less guest RAM in the breakdown.';
   return MEANING[id] ?? MEANING[id.replace(/^9p-/, 'virtiofs-')]?.replace('virtio-fs', '9p') ?? '';
+}
+
+/** Start path rows "before -> after" when the run measured an older build beside this one (`--before DIR`). */
+function startPathBeforeAfter(r: BenchResults): string[] {
+  const rows: string[] = [];
+  for (const f of r.figures) {
+    if (!f.id.startsWith('start-path-') || f.id.endsWith('-before')) continue;
+    const b = r.figures.find((x) => x.id === `${f.id}-before`);
+    if (!b) continue;
+    const gain = b.stats.median - f.stats.median;
+    rows.push(
+      `| \`${f.id}\` | ${fmt(b.stats.median, 'ms')} (${ratioText(b)}) | ${fmt(f.stats.median, 'ms')} (${ratioText(f)}) | ${fmt(gain, 'ms')} |`,
+    );
+  }
+  return rows;
 }
 
 const TARGETS: { id: string; text: string }[] = [
   { id: 'cold-start', text: 'cold start within 1.25x of its floor' },
+  { id: 'start-path-deploy', text: '`deploy` within 1.3x of `node -e 0` (runtime-path)' },
+  { id: 'start-path-qemu', text: '`start` spawn → QEMU spawned within 1.3x of `node -e 0`' },
+  { id: 'start-path-cold', text: 'cold start within 1.25x of bare VM boot + 2 x `node -e 0`' },
+  { id: 'idle-host-mem-1', text: 'idle host memory less guest RAM within 1.3x of bare QEMU + node' },
   { id: 'exec-rtt', text: 'exec round trip p50 within 2x of the in-guest fork+exec' },
   { id: 'stdout-stream', text: 'stdout streaming at least 50 % of the in-guest pipe' },
   { id: 'virtiofs-write', text: 'virtio-fs sequential write at least 50 % of the guest tmpfs' },
@@ -215,6 +257,18 @@ export function renderReport(r: BenchResults): string {
     );
   }
   L.push('');
+  const ba = startPathBeforeAfter(r);
+  if (ba.length) {
+    L.push('## Start path: before and after, same run', '');
+    L.push(
+      'The older build (`--before`) and this one, spawned through their runtime-path in alternating order in the same rounds, with `node -e 0` and the floor VM between them (medians; ratios to `node -e 0`, the cold start to bare VM + 2 node). The cold start drops by at least the sum of the per-phase gains only if the gains are real and not moved between phases.',
+      '',
+      '| figure | before | after | gain (ms) |',
+      '|---|--:|--:|--:|',
+      ...ba,
+      '',
+    );
+  }
   L.push('## Changes measured before and after', '');
   L.push(
     "Each row compares two full runs of `npm run bench` on this machine. The machine's load differed between runs " +

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { BenchContext } from './lib/context.js';
 import { iterations } from './lib/context.js';
 import { REPO_ROOT } from './lib/env.js';
@@ -33,6 +33,15 @@ export function runtimePath(root: string): string {
     'runtime-path': string;
   }[];
   return path.resolve(root, d[0]!['runtime-path']);
+}
+
+/** The commit of a checkout (`git rev-parse --short HEAD`), else its folder name. */
+function describeCheckout(root: string): string {
+  try {
+    return `commit ${execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}`;
+  } catch {
+    return path.basename(root);
+  }
 }
 
 /** Wall ms of a process from spawn to exit; fails unless it exits 0. */
@@ -167,7 +176,7 @@ export async function startPath(ctx: BenchContext): Promise<Figure[]> {
   if (ctx.beforeRoot)
     programs.push({
       suffix: '-before',
-      label: ` (before: ${path.basename(ctx.beforeRoot)})`,
+      label: ` (before: ${describeCheckout(ctx.beforeRoot)})`,
       program: runtimePath(ctx.beforeRoot),
     });
   ctx.say(
