@@ -169,7 +169,7 @@ function figuresFor(suffix: string, label: string, runs: StartRun[], node: numbe
 }
 
 export async function startPath(ctx: BenchContext): Promise<Figure[]> {
-  const n = iterations(ctx, 3, 9);
+  const n = iterations(ctx, 3, 15);
   const programs: { suffix: string; label: string; program: string }[] = [
     { suffix: '', label: '', program: runtimePath(REPO_ROOT) },
   ];
