@@ -8,10 +8,10 @@
  *   exec       -> shared
  *   image, vm, guest, network -> shared only
  *
- * "shared" are the leaves everyone may use: errors, log, schema, version, capabilities, cache-dir, write-queue,
+ * "shared" are the leaves everyone may use: errors, log, schema, version, install-root, capabilities, cache-dir, write-queue,
  * unix-socket-path, net-address. Type-only imports count (tsPreCompilationDeps), so a cycle through `import type` is a cycle.
  */
-const SHARED = '^src/(errors|log|schema|version|capabilities|cache-dir|unix-socket-path|write-queue|net-address)[.]ts$';
+const SHARED = '^src/(errors|log|schema|version|install-root|capabilities|cache-dir|unix-socket-path|write-queue|net-address)[.]ts$';
 const FACADE = '^src/(activity|activity-api|activity-errors)[.]ts$';
 
 /** A rule: modules under `from` may import only what matches `allowed` (their own folder is always allowed). */

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const guest = await locateGuestFiles().catch((err: unknown): GuestFiles => {
     guestMissing = err instanceof Error ? err.message : String(err);
     say(`${guestMissing}: only the scenarios without a VM run`);
-    return { dir: '', kernel: '', initramfs: '', manifest: {} };
+    return { dir: '', kernel: '', initramfs: '', manifest: {}, tried: [] };
   });
   const accel: AccelDecision = guestMissing
     ? { accel: 'tcg', reason: 'not probed: no guest kernel' }

@@ -29,6 +29,7 @@ import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec, type NetConfigSpec } from './guest/guest-client.js';
 import { GuestRequestError } from './guest/errors.js';
 import { NET_ISOLATE } from './guest/net-config-frame.js';
+import { PROTOCOL_VERSION } from './guest/frames.js';
 import { startVm, type VmExit, type VmHandle } from './vm/vm.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { locateGuestFiles, type GuestFiles } from './vm/guest-files.js';
@@ -94,6 +95,8 @@ export class Activity implements ActivityApi {
     readonly transport: 'virtiofs' | '9p' | 'none',
     user: ResolvedUser,
     private readonly network: NetworkEndpoints,
+    /** The guest folder booted (guest-files.ts picked it; `test` reports it). */
+    readonly guestDir: string,
   ) {
     this.user = user;
     void vm.exited.then((exit) => {
@@ -108,7 +111,11 @@ export class Activity implements ActivityApi {
 
   static async boot(opts: ActivityOptions): Promise<Activity> {
     const log = opts.log;
-    const files = await locateGuestFiles(opts.guestDir ? { guestDir: opts.guestDir } : {});
+    const files = await locateGuestFiles({
+      ...(opts.guestDir ? { guestDir: opts.guestDir } : {}),
+      protocol: PROTOCOL_VERSION,
+    });
+    log.info({ guest: files.dir, tried: files.tried }, 'guest files');
     const hostVolumes = opts.deployment.volumes.filter((v) => v.kind === 'host');
     // Independent look-ups (each may spawn a process: the boot probe, `virtiofsd --help`, `unsquashfs -cat`): at once.
     const [accel, { transport, virtiofsd }, user] = await Promise.all([
@@ -128,7 +135,7 @@ export class Activity implements ActivityApi {
       try {
         const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, nics, attempt);
         log.info({ attempt, accel: accel.accel, transport, nics: nics.map((n) => n.id) }, 'activity ready');
-        return new Activity(opts, vm, guest, accel, transport, user, network);
+        return new Activity(opts, vm, guest, accel, transport, user, network, files.dir);
       } catch (err) {
         const retry =
           attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;

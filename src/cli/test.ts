@@ -57,9 +57,11 @@ export async function testCommand(ctx: Context): Promise<number> {
       vol && vol.kind === 'host' ? await fs.readFile(path.join(vol.hostPath, 'selftest'), 'utf8').catch(() => '') : '';
     if (seen.trim() !== token)
       throw new CliError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
-    const accel = activity.accel;
+    const { accel, transport, guestDir } = activity;
     await activity.shutdown();
-    process.stderr.write(`ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason})\n`);
+    process.stderr.write(
+      `ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason}; volumes: ${transport}; guest: ${guestDir})\n`,
+    );
     process.stdout.write('{}\n');
     return EXIT.OK;
   } catch (err) {

@@ -23,6 +23,7 @@ export const VM_ERROR_CODES = [
   'VIRTIOFSD_SOCKET_TIMEOUT',
   'GUEST_NOT_BUILT',
   'GUEST_MANIFEST_BAD',
+  'GUEST_PROTOCOL_MISMATCH',
   'PROCESS_LINGERED',
 ] as const;
 export type VmErrorCode = (typeof VM_ERROR_CODES)[number];
