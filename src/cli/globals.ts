@@ -14,7 +14,16 @@ export class UsageError extends RuntimeError {
   }
 }
 
-export const SUBCOMMANDS = ['deploy', 'start', 'run', 'offer-template', 'test', 'pack', 'help'] as const;
+export const SUBCOMMANDS = [
+  'deploy',
+  'start',
+  'run',
+  'offer-template',
+  'test',
+  'pack',
+  'install-plugin',
+  'help',
+] as const;
 
 export interface GlobalOptions {
   workdir?: string;

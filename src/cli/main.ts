@@ -28,6 +28,7 @@ Commands:
   offer-template                     print the offer template JSON
   test                               self-check: can this host run VMs?
   pack ROOTFS -o OUT.gvmi [...]      build a .gvmi from a folder (see: pack --help)
+  install-plugin [--user] [...]      make yagna use this runtime as "vm" (see: install-plugin --help)
 
 Global options (before the command):
   --workdir DIR            activity workdir (default: the current folder)
@@ -114,7 +115,7 @@ function isCommanderError(err: unknown): err is { exitCode: number } {
 async function command(name: string): Promise<Command> {
   const { Command } = await import('commander');
   return new Command(name)
-    .helpOption(name === 'pack') // deploy/start args come from the ExeUnit or a requestor: never print help to stdout
+    .helpOption(name === 'pack' || name === 'install-plugin') // deploy/start args come from the ExeUnit or a requestor: no help on stdout
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
@@ -157,6 +158,9 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
       break;
     case 'pack':
       result = Promise.all([import('./pack.js'), command('pack')]).then(([m, c]) => m.packCommand(ctx, args, c));
+      break;
+    case 'install-plugin':
+      result = import('./install-plugin.js').then((m) => m.installPluginCommand(ctx, args, command('install-plugin')));
       break;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(sub)}`);
