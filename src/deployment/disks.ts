@@ -79,6 +79,16 @@ async function sparseFile(file: string, bytes: number): Promise<void> {
   }
 }
 
+/**
+ * PATH for the disk tools: mkfs.ext4 lives in /usr/sbin (/sbin), which a plain user's PATH (a provider's yagna run
+ * as its own user) usually lacks.
+ */
+export function toolPath(path: string | undefined): string {
+  const dirs = (path ?? '').split(':').filter(Boolean);
+  for (const d of ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin']) if (!dirs.includes(d)) dirs.push(d);
+  return dirs.join(':');
+}
+
 interface ToolResult {
   /** The spawn error (ENOENT: not installed). */
   error?: NodeJS.ErrnoException;
@@ -91,7 +101,10 @@ interface ToolResult {
 
 function runTool(bin: string, args: string[], timeout: number): Promise<ToolResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: toolPath(process.env['PATH']) },
+    });
     let output = '';
     let timedOut = false;
     const keep = (c: Buffer): void => void (output = (output + c.toString()).slice(-65536));
