@@ -24,7 +24,7 @@ import type {
 import type { Deployment, Volume } from './deployment/deployment.js';
 import { readImageFile } from './image/image-file.js';
 import { ActivityError, BootError, ExecFailedError, type BootErrorCode } from './activity-errors.js';
-import { errorChain } from './errors.js';
+import { errorChain, RuntimeError } from './errors.js';
 import type { Logger } from './log.js';
 import { GuestClient, type GuestProcess, type MountSpec, type NetConfigSpec } from './guest/guest-client.js';
 import { GuestRequestError } from './guest/errors.js';
@@ -118,11 +118,12 @@ export class Activity implements ActivityApi {
     log.info({ guest: files.dir, tried: files.tried }, 'guest files');
     const hostVolumes = opts.deployment.volumes.filter((v) => v.kind === 'host');
     // Independent look-ups (each may spawn a process: the boot probe, `virtiofsd --help`, `unsquashfs -cat`): at once.
-    const [accel, { transport, virtiofsd }, user] = await Promise.all([
+    const [accel, chosen, user] = await Promise.all([
       probeAccel(opts.accel ?? 'auto', { kernelPath: files.kernel, cacheDir: defaultCacheDir(), log }),
       chooseTransport(opts.volumes ?? 'auto', hostVolumes.length > 0, opts.virtiofsdPath, log),
       imageUser(opts.deployment, log),
     ]);
+    let { transport, virtiofsd } = chosen;
     // The NICs' sockets live as long as the activity: both boot attempts use the same ones.
     const network = await NetworkEndpoints.open(opts.network ?? {});
     const nics = network.nics().map((n): VmNic => ({
@@ -137,6 +138,15 @@ export class Activity implements ActivityApi {
         log.info({ attempt, accel: accel.accel, transport, nics: nics.map((n) => n.id) }, 'activity ready');
         return new Activity(opts, vm, guest, accel, transport, user, network, files.dir);
       } catch (err) {
+        // A virtiofsd that passed its --help check but cannot start (Debian 13's Rust one as a plain user where
+        // user namespaces are refused: in a chroot, or restricted by the distribution): with `--volumes auto`,
+        // host volumes then use 9p, as where no virtiofsd is usable at all.
+        if (transport === 'virtiofs' && (opts.volumes ?? 'auto') === 'auto' && virtiofsdCouldNotStart(err)) {
+          log.warn({ err, attempt }, 'virtiofsd could not start: host volumes use 9p');
+          transport = '9p';
+          virtiofsd = undefined;
+          continue;
+        }
         const retry =
           attempt === 1 && err instanceof BootError && err.code === 'BOOT_NO_HANDSHAKE' && !opts.signal?.aborted;
         log.error({ err, attempt, retry }, 'boot attempt failed');
@@ -314,6 +324,12 @@ export class Activity implements ActivityApi {
     this.state = 'stopped';
     log.info('activity stopped');
   }
+}
+
+function virtiofsdCouldNotStart(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause)
+    if (e instanceof RuntimeError && e.code === 'VIRTIOFSD_EXITED') return true;
+  return false;
 }
 
 async function chooseTransport(
