@@ -95,8 +95,8 @@ export class Activity implements ActivityApi {
     readonly transport: 'virtiofs' | '9p' | 'none',
     user: ResolvedUser,
     private readonly network: NetworkEndpoints,
-    /** The guest folder booted (guest-files.ts picked it; `test` reports it). */
-    readonly guestDir: string,
+    /** The guest folder booted and those passed over before it (guest-files.ts; `test` reports them). */
+    readonly guestFiles: Pick<GuestFiles, 'dir' | 'tried'>,
   ) {
     this.user = user;
     void vm.exited.then((exit) => {
@@ -136,7 +136,10 @@ export class Activity implements ActivityApi {
       try {
         const { vm, guest } = await bootOnce(opts, files, accel, transport, virtiofsd, nics, attempt);
         log.info({ attempt, accel: accel.accel, transport, nics: nics.map((n) => n.id) }, 'activity ready');
-        return new Activity(opts, vm, guest, accel, transport, user, network, files.dir);
+        return new Activity(opts, vm, guest, accel, transport, user, network, {
+          dir: files.dir,
+          tried: files.tried,
+        });
       } catch (err) {
         // A virtiofsd that passed its --help check but cannot start (Debian 13's Rust one as a plain user where
         // user namespaces are refused: in a chroot, or restricted by the distribution): with `--volumes auto`,

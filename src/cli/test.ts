@@ -57,10 +57,15 @@ export async function testCommand(ctx: Context): Promise<number> {
       vol && vol.kind === 'host' ? await fs.readFile(path.join(vol.hostPath, 'selftest'), 'utf8').catch(() => '') : '';
     if (seen.trim() !== token)
       throw new CliError('SELFTEST_FAILED', 'the file written by the guest into the volume is not visible on the host');
-    const { accel, transport, guestDir } = activity;
+    const { accel, transport, guestFiles } = activity;
     await activity.shutdown();
+    // A guest folder passed over (a stale cache, say) is worth seeing: it is why another one was used.
+    const skipped = guestFiles.tried.filter((t) => t.dir !== guestFiles.dir && t.reason !== 'no guest there');
+    const passedOver = skipped.length
+      ? `; passed over: ${skipped.map((t) => `${t.dir} (${t.reason})`).join(', ')}`
+      : '';
     process.stderr.write(
-      `ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason}; volumes: ${transport}; guest: ${guestDir})\n`,
+      `ya-runtime-vm test: ok (accelerator: ${accel.accel}; ${accel.reason}; volumes: ${transport}; guest: ${guestFiles.dir}${passedOver})\n`,
     );
     process.stdout.write('{}\n');
     return EXIT.OK;
