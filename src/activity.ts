@@ -329,7 +329,8 @@ export class Activity implements ActivityApi {
   }
 }
 
-function virtiofsdCouldNotStart(err: unknown): boolean {
+/** A virtiofsd exited before its socket appeared, anywhere in the cause chain (a boot error wraps it). */
+export function virtiofsdCouldNotStart(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause)
     if (e instanceof RuntimeError && e.code === 'VIRTIOFSD_EXITED') return true;
   return false;
