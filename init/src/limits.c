@@ -5,9 +5,11 @@
  *  - memory.max is the guest's memory minus a reserve, so the group's own OOM killer stops a hog while init and the
  *    kernel keep the reserve;
  *  - cpu.weight for the group, and init at nice -10: under contention init gets most of the CPU it asks for.
- * init joins no group (it stays in the root cgroup, which no limit applies to). A new command is moved into the group
- * by its own child before exec; moving a process in succeeds even at pids.max (the kernel limits forks, not
- * migrations), so a command started while a fork bomb holds every pid still runs, and `echo` gets its answer.
+ * init joins no group (it stays in the root cgroup, which no limit applies to). Each command gets a leaf of its own,
+ * golem/p<proc_id>, into which its child moves itself before exec; moving a process in succeeds even at pids.max
+ * (the kernel limits forks, not migrations). The cpu controller splits golem's share between the leaves, so a
+ * command started while a fork bomb's thousand processes spin still gets half of it, not a thousandth, and `echo`
+ * gets its answer. A leaf is removed once its last process is gone (at once, or on a later command).
  */
 #define _GNU_SOURCE
 #include "limits.h"
@@ -29,7 +31,13 @@
 #define GROUP CGROUP_ROOT "/golem"
 #define INIT_NICE -10
 
-static int g_procs = -1; /* GROUP/cgroup.procs, close-on-exec */
+static int g_applied;
+static int g_child_procs = -1; /* the next command's leaf cgroup.procs, open between fork and exec */
+
+/* Leaves whose commands ended while processes were still in them: removed when they empty. */
+#define MAX_LINGERING 1024
+static uint32_t g_lingering[MAX_LINGERING];
+static int g_n_lingering;
 
 static int put(const char *file, const char *value)
 {
@@ -68,7 +76,7 @@ static uint64_t mem_total(void)
 int limits_apply(const struct proto_msg *m)
 {
 	char pids[32], mem[32], v[32];
-	if (g_procs >= 0)
+	if (g_applied)
 		return fail_msg(EEXIST, "limits: already applied");
 	if (!mounts_root_done())
 		return fail_msg(EINVAL, "limits: before MOUNT_ROOT");
@@ -100,13 +108,69 @@ int limits_apply(const struct proto_msg *m)
 	snprintf(v, sizeof(v), "%" PRIu32, m->u.limits.cpu_weight);
 	if (put(GROUP "/cpu.weight", v) < 0)
 		return -1;
+	/* Leaves share golem's CPU per command; golem itself then holds no process (cgroup v2's rule). */
+	if (put(GROUP "/cgroup.subtree_control", "+cpu") < 0)
+		return -1;
 	if (setpriority(PRIO_PROCESS, 0, INIT_NICE) < 0)
 		return fail("limits: setpriority %d", INIT_NICE);
-	g_procs = open(GROUP "/cgroup.procs", O_WRONLY | O_CLOEXEC);
-	if (g_procs < 0)
-		return fail("limits: open %s/cgroup.procs", GROUP);
+	g_applied = 1;
 	log_info("limits: pids.max %s, memory.max %s, cpu.weight %s, init nice %d", pids, mem, v, INIT_NICE);
 	return 0;
+}
+
+static void leaf_path(char *buf, size_t cap, uint32_t id)
+{
+	snprintf(buf, cap, GROUP "/p%" PRIu32, id);
+}
+
+/* rmdir of an empty leaf; 0 when gone, -1 while processes are still in it. */
+static int remove_leaf(uint32_t id)
+{
+	char path[64];
+	leaf_path(path, sizeof(path), id);
+	return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void sweep(void)
+{
+	int kept = 0;
+	for (int i = 0; i < g_n_lingering; i++)
+		if (remove_leaf(g_lingering[i]) < 0)
+			g_lingering[kept++] = g_lingering[i];
+	g_n_lingering = kept;
+}
+
+int limits_prepare(uint32_t proc_id)
+{
+	char path[96];
+	if (!g_applied)
+		return 0;
+	sweep();
+	leaf_path(path, sizeof(path), proc_id);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return fail("run: mkdir %s", path);
+	strcat(path, "/cgroup.procs");
+	g_child_procs = open(path, O_WRONLY | O_CLOEXEC);
+	if (g_child_procs < 0)
+		return fail("run: open %s", path);
+	return 0;
+}
+
+void limits_forked(uint32_t proc_id, int started)
+{
+	if (g_child_procs >= 0)
+		close(g_child_procs);
+	g_child_procs = -1;
+	if (!started && g_applied)
+		limits_release(proc_id);
+}
+
+void limits_release(uint32_t proc_id)
+{
+	if (!g_applied || remove_leaf(proc_id) == 0)
+		return;
+	if (g_n_lingering < MAX_LINGERING)
+		g_lingering[g_n_lingering++] = proc_id;
 }
 
 int limits_enter(void)
@@ -114,8 +178,8 @@ int limits_enter(void)
 	/* Nice and priority are inherited across fork: the requestor starts at 0, not at init's -10. */
 	if (setpriority(PRIO_PROCESS, 0, 0) < 0)
 		return -1;
-	if (g_procs < 0)
+	if (g_child_procs < 0)
 		return 0;
 	/* "0" moves the writer itself. */
-	return write(g_procs, "0", 1) == 1 ? 0 : -1;
+	return write(g_child_procs, "0", 1) == 1 ? 0 : -1;
 }

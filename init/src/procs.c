@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "procs.h"
+#include "limits.h"
 #include "log.h"
 #include "port.h"
 #include "spawn.h"
@@ -403,6 +404,7 @@ void procs_collect(void)
 		struct proc *p = *pp;
 		if (p->done && p->fd[1] < 0 && p->fd[2] < 0) {
 			*pp = p->next;
+			limits_release(p->id);
 			free(p);
 		} else {
 			pp = &p->next;

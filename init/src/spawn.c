@@ -202,9 +202,12 @@ int spawn_process(const struct proto_msg *m, struct spawned *s)
 			goto fail;
 		}
 	}
+	if (limits_prepare(m->u.run.proc_id) < 0)
+		goto fail;
 	pid_t pid = fork();
 	if (pid < 0) {
 		fail("run: fork");
+		limits_forked(m->u.run.proc_id, 0);
 		goto fail;
 	}
 	if (pid == 0)
@@ -215,6 +218,7 @@ int spawn_process(const struct proto_msg *m, struct spawned *s)
 	close(fds[7]);
 	fds[0] = fds[3] = fds[5] = fds[7] = -1;
 	int r = await_exec(pid, fds[6], &a);
+	limits_forked(m->u.run.proc_id, r == 0);
 	close(fds[6]);
 	fds[6] = -1;
 	if (r < 0)

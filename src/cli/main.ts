@@ -160,7 +160,9 @@ async function dispatch(ctx: Context, sub: string, args: string[]): Promise<numb
       result = Promise.all([import('./pack.js'), command('pack')]).then(([m, c]) => m.packCommand(ctx, args, c));
       break;
     case 'install-plugin':
-      result = import('./install-plugin.js').then((m) => m.installPluginCommand(ctx, args, command('install-plugin')));
+      result = Promise.all([import('./install-plugin.js'), command('install-plugin')]).then(([m, c]) =>
+        m.installPluginCommand(ctx, args, c),
+      );
       break;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(sub)}`);

@@ -20,7 +20,7 @@ function withNul(msg: Message, text: string): Uint8Array {
 const cases: [string, Message, string][] = [
   [
     'MOUNT target',
-    { type: 'MOUNT', id: 6, fstype: 'tmpfs', source: '', target: '/golem/tmp', options: '' },
+    { type: 'MOUNT', id: 6, fstype: 'tmpfs', source: '', target: '/golem/tmp', options: '', flags: 0 },
     '/golem/tmp',
   ],
   [
