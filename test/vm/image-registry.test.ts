@@ -6,69 +6,40 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa, execaSync, type ResultPromise } from 'execa';
+import { missingRegistryTool, startRegistry, type LocalRegistry } from '../helpers/registry.js';
 import { pack } from '../../src/image/pack.js';
 import type { PackProgressEvent } from '../../src/image/progress.js';
 import { FIXTURE_CONFIG, FIXTURE_LAYERS } from '../helpers/import-fixture.js';
 import { buildImage, writeOciLayout } from '../helpers/oci-builder.js';
-import { waitFor } from '../helpers/wait.js';
 
-const missing = ['docker-registry', 'skopeo'].find(
-  (t) => execaSync('sh', ['-c', `command -v ${t}`], { reject: false }).exitCode !== 0,
-);
+const missing = missingRegistryTool;
 
 async function packTemps(): Promise<string[]> {
   return (await fs.readdir(os.tmpdir())).filter((f) => f.startsWith('ya-pack-'));
 }
 let tmpLeft: string[] = [];
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 describe('pack docker:// from a local registry', { skip: missing ? `needs ${missing}` : false }, () => {
   let dir: string;
-  let registry: ResultPromise;
+  let registry: LocalRegistry | undefined;
   let ref: string;
   let layout: string;
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'yrvm-registry-'));
     tmpLeft = await packTemps();
-    const port = await freePort();
-    const config = path.join(dir, 'config.yml');
-    await fs.writeFile(
-      config,
-      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-    );
-    registry = execa('docker-registry', ['serve', config], { reject: false, stdio: 'ignore' });
-    await waitFor(
-      'the registry to listen',
-      async () =>
-        new Promise<boolean>((resolve) => {
-          const s = net.connect(port, '127.0.0.1', () => resolve(!!s.end()));
-          s.on('error', () => resolve(false));
-        }),
-      { timeoutMs: 15_000 },
-    );
+    registry = await startRegistry(dir);
     const img = await buildImage({ layers: FIXTURE_LAYERS, config: FIXTURE_CONFIG, compression: 'gzip' });
     layout = path.join(dir, 'layout');
     await writeOciLayout(layout, img, { tag: 'v1' });
-    ref = `docker://127.0.0.1:${port}/golem/fixture:v1`;
-    await execa('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, ref]);
+    ref = await registry.push(layout, 'v1', 'golem/fixture:v1');
   });
 
   after(async () => {
-    registry?.kill('SIGKILL');
-    await registry?.catch(() => undefined);
+    await registry?.stop();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 

@@ -9,11 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa, execaSync, type ResultPromise } from 'execa';
+import { missingRegistryTool, startRegistry, type LocalRegistry } from '../helpers/registry.js';
+import { execa } from 'execa';
 import { pack } from '../../src/image/pack.js';
 import { readDeployment } from '../../src/deployment/store.js';
 import { Activity } from '../../src/activity.js';
@@ -22,11 +22,8 @@ import { deployTo, longWorkdir, removeTestDir, waitNoneAlive } from '../helpers/
 import { buildImage, writeOciLayout, type FixtureEntry } from '../helpers/oci-builder.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { finish, spawnRuntime } from '../helpers/service-runtime.js';
-import { waitFor } from '../helpers/wait.js';
 
-const missing = ['docker-registry', 'skopeo'].find(
-  (t) => execaSync('sh', ['-c', `command -v ${t}`], { reject: false }).exitCode !== 0,
-);
+const missing = missingRegistryTool;
 const OWNERS_CHECKED = process.getuid?.() === 0;
 
 const DATA: FixtureEntry[] = [
@@ -48,14 +45,6 @@ const CONFIG = {
   Volumes: { '/data': {}, '/golem/output': {} },
 };
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 async function hostFolder(workdir: string, guestPath: string): Promise<string> {
   const v = (await readDeployment(workdir)).volumes.find((x) => x.guestPath === guestPath);
   assert.ok(v && v.kind === 'host', `${guestPath} is a host volume`);
@@ -64,7 +53,7 @@ async function hostFolder(workdir: string, guestPath: string): Promise<string> {
 
 describe('VOLUME content is seeded into the fresh volume', () => {
   let dir: string;
-  let registry: ResultPromise | undefined;
+  let registry: LocalRegistry | undefined;
   let gvmi: string;
   let warnings: string[];
 
@@ -81,32 +70,15 @@ describe('VOLUME content is seeded into the fresh volume', () => {
     if (missing) {
       console.error(`# ${missing} is not installed: packing from the OCI layout instead of a registry`);
     } else {
-      const port = await freePort();
-      const config = path.join(dir, 'registry.yml');
-      await fs.writeFile(
-        config,
-        `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
-      );
-      registry = execa('docker-registry', ['serve', config], { reject: false, stdio: 'ignore' });
-      await waitFor(
-        'the registry to listen',
-        async () =>
-          new Promise<boolean>((resolve) => {
-            const s = net.connect(port, '127.0.0.1', () => resolve(!!s.end()));
-            s.on('error', () => resolve(false));
-          }),
-        { timeoutMs: 15_000 },
-      );
-      source = `docker://127.0.0.1:${port}/golem/seeded:v1`;
-      await execa('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, source]);
+      registry = await startRegistry(dir);
+      source = await registry.push(layout, 'v1', 'golem/seeded:v1');
     }
     gvmi = path.join(dir, 'seeded.gvmi');
     warnings = (await pack({ source, output: gvmi, registry: { tlsVerify: false } })).warnings;
   });
 
   after(async () => {
-    registry?.kill('SIGKILL');
-    await registry?.catch(() => undefined);
+    await registry?.stop();
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
