@@ -40,6 +40,8 @@ export interface GuestLookupOptions {
   protocol?: number;
   /** The package's guest folder (default: PACKAGED_GUEST_DIR, beside the running CLI). */
   packagedDir?: string;
+  /** The system cache (default: SYSTEM_CACHE_DIR); tests point it away from the machine's own. */
+  systemCacheDir?: string;
 }
 
 export interface GuestCandidate {
@@ -62,7 +64,7 @@ export function guestDirs(opts: GuestLookupOptions = {}): string[] {
   const env = opts.env ?? process.env;
   const dirs = [
     path.join(defaultCacheDir(env, opts.isRoot, opts.home), 'guest', 'current'),
-    path.join(SYSTEM_CACHE_DIR, 'guest', 'current'),
+    path.join(opts.systemCacheDir ?? SYSTEM_CACHE_DIR, 'guest', 'current'),
     path.resolve(opts.packagedDir ?? PACKAGED_GUEST_DIR),
   ];
   return [...new Set(dirs)];

@@ -46,7 +46,9 @@ describe('guest files', () => {
     await writeGuest(path.join(cache, 'guest', 'current'), { protocol: 3 });
     await writeGuest(packaged, { protocol: 4 });
     const env = { YA_RUNTIME_VM_CACHE: cache };
-    const g = await locateGuestFiles({ env, protocol: 4, packagedDir: packaged });
+    // Not this machine's /var/cache/ya-runtime-vm, which may hold a guest of either protocol.
+    const systemCacheDir = path.join(root, 'system');
+    const g = await locateGuestFiles({ env, protocol: 4, packagedDir: packaged, systemCacheDir });
     assert.equal(g.dir, packaged);
     assert.equal(g.tried[0]!.dir, path.join(cache, 'guest', 'current'));
     assert.match(g.tried[0]!.reason, /protocol 3, this runtime 4/);
@@ -54,14 +56,17 @@ describe('guest files', () => {
     // A manifest that names no protocol is passed over too; with none usable the error lists every folder tried.
     await writeGuest(packaged, {});
     await assert.rejects(
-      locateGuestFiles({ env, protocol: 4, packagedDir: packaged }),
+      locateGuestFiles({ env, protocol: 4, packagedDir: packaged, systemCacheDir }),
       (e: GuestFilesError) =>
         e.code === 'GUEST_PROTOCOL_MISMATCH' &&
         e.message.includes(`${cache}/guest/current: its init speaks guest protocol 3`) &&
         e.message.includes(`${packaged}: its manifest.json names no guest protocol`),
     );
     // Without a protocol to check (bench, tools), the first complete guest is taken.
-    assert.equal((await locateGuestFiles({ env, packagedDir: packaged })).dir, path.join(cache, 'guest', 'current'));
+    assert.equal(
+      (await locateGuestFiles({ env, packagedDir: packaged, systemCacheDir })).dir,
+      path.join(cache, 'guest', 'current'),
+    );
     await fs.rm(root, { recursive: true });
   });
   it('says what to run when files are missing, and reads the manifest', async () => {
