@@ -230,7 +230,8 @@ describe('VM lifecycle', { timeout: 120_000 }, () => {
   it("a virtiofsd's <socket>.pid lock file (the Rust one keeps one) goes with the VM", async () => {
     const w = await workdir();
     // Stand-in for the Rust virtiofsd: listens on the socket and keeps `<socket>.pid` beside it until killed.
-    const fake = path.join(w, 'pidfile-virtiofsd');
+    // .cjs: CommonJS whatever package.json a parent folder of the workdir may have.
+    const fake = path.join(w, 'pidfile-virtiofsd.cjs');
     await fsp.writeFile(
       fake,
       `#!${process.execPath}\nconst sock = process.argv.find((a) => a.startsWith('--socket-path=')).slice(14);\n` +

@@ -81,6 +81,8 @@ setInterval(() => {}, 1000);
       parent.stdout.once('data', (d: Buffer) => resolve(d.toString())),
     );
     const { pid } = JSON.parse(line) as { pid: number };
+    // Right after the spawn the child may be between fork and exec, with no cmdline yet.
+    for (let i = 0; i < 40 && !pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(pidAlive(pid));
     parent.kill('SIGKILL');
     await parent;
